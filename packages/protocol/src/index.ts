@@ -17,3 +17,39 @@ export type { DatasetName, SnapshotName } from './names.ts';
 export { DatasetInfoSchema, DatasetTreeSchema, SnapshotInfoSchema, ZfsCapabilitiesSchema } from './tree.ts';
 export type { DatasetInfo, DatasetTree, SnapshotInfo, ZfsCapabilities } from './tree.ts';
 export { FLEET_VERSION } from './version.ts';
+export {
+  AgentConfigSchema,
+  BackupEntrySchema,
+  DurationSchema,
+  FleetConfigSchema,
+  HostConfigSchema,
+  ReceiveConfigSchema,
+  SshConfigSchema,
+  WireConfigSchema,
+} from './config.ts';
+export type { BackupEntry, FleetConfig, HostConfig, WireConfig } from './config.ts';
+export {
+  DestroySnapshotsInputSchema,
+  EnsureDatasetsInputSchema,
+  HelloInputSchema,
+  HelloOutputSchema,
+  ListTreeInputSchema,
+  ListTreeOutputSchema,
+  PeerEndpointSchema,
+  ReplicateEventSchema,
+  ReplicateInputSchema,
+  SnapshotInputSchema,
+  TransferResultSchema,
+  TransferSchema,
+  ZfsCallsOutputSchema,
+} from './agent-api.ts';
+export type { HelloOutput, ListTreeOutput, PeerEndpoint, ReplicateEvent, Transfer, TransferResult, ZfsCallsOutput } from './agent-api.ts';
+export { formatFleetErrorShape, initFleetTRPC } from './transport/create-fleet-trpc.ts';
+export type { FleetTRPCErrorShape } from './transport/create-fleet-trpc.ts';
+export { serveStream } from './transport/serve-stream.ts';
+export type { ServeStreamOptions, StreamLogger } from './transport/serve-stream.ts';
+export { createStreamLink } from './transport/stream-link.ts';
+export type { StreamLink, StreamLinkOptions } from './transport/stream-link.ts';
+export { toFleetErrorFromClient } from './transport/client-error.ts';
+export { RequestFrameSchema, ResponseFrameSchema } from './transport/frame-schemas.ts';
+export type { RequestFrame, ResponseFrame } from './transport/frame-schemas.ts';

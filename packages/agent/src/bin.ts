@@ -1,0 +1,35 @@
+import { FLEET_VERSION } from '@zfs-fleet/protocol';
+import { createAgentLogger } from './logger.ts';
+import { serveAgent } from './serve.ts';
+
+const USAGE = `fleet-agent ${FLEET_VERSION}: the zfs-fleet agent. The controller starts it over SSH.
+
+usage:
+  fleet-agent serve --stdio   serve the agent protocol on stdin/stdout (logs on stderr)
+  fleet-agent version         print the version`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === 'version' || command === '--version') {
+    process.stdout.write(`${FLEET_VERSION}\n`);
+    return 0;
+  }
+  if (command === 'serve' && rest.includes('--stdio')) {
+    const logger = createAgentLogger();
+    // A vanished controller must not kill us mid-cleanup with EPIPE.
+    process.stdout.on('error', () => undefined);
+    logger.debug({ version: FLEET_VERSION, node: process.version }, 'agent serving on stdio');
+    await serveAgent({ input: process.stdin, output: process.stdout, logger });
+    return 0;
+  }
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (error: unknown) => {
+    process.stderr.write(`fleet-agent: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exitCode = 70;
+  },
+);

@@ -1,0 +1,1 @@
+export type { AgentRouter } from './router.ts';

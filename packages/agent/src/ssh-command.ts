@@ -1,0 +1,26 @@
+import type { PeerEndpoint, WireConfig } from '@zfs-fleet/protocol';
+
+/** Quotes one word for the remote user's POSIX shell (ssh hands it a single string). */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9@%+=:,./_-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * argv for the system `ssh` that carries a stream from this host to a peer. BatchMode
+ * never prompts; StrictHostKeyChecking refuses a peer whose key this host does not know.
+ */
+export function buildPeerSshArgs(peer: PeerEndpoint, wire: WireConfig, remote: readonly string[]): string[] {
+  return [
+    '-o', 'BatchMode=yes',
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'ConnectTimeout=15',
+    '-o', 'ServerAliveInterval=15',
+    '-o', 'ServerAliveCountMax=4',
+    ...(wire.cipher ? ['-c', wire.cipher] : []),
+    '-p', String(peer.port),
+    '-l', peer.user,
+    peer.address,
+    '--',
+    remote.map(shellQuote).join(' '),
+  ];
+}

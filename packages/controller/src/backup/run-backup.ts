@@ -1,0 +1,283 @@
+import type pino from 'pino';
+import {
+  isWithin,
+  joinDataset,
+  parentOf,
+  poolOf,
+  toFleetError,
+  type BackupEntry,
+  type DatasetName,
+  type DatasetTree,
+  type FleetConfig,
+  type ReplicateEvent,
+  type SnapshotName,
+  type Transfer,
+} from '@zfs-fleet/protocol';
+import { planReplication, type ReplicationPlan, type ReplicationStep } from '@zfs-fleet/plan';
+import { toFleetErrorFromClient } from '@zfs-fleet/protocol';
+import type { AgentSession } from '../agent/connect-agent.ts';
+import { SessionPool } from '../agent/session-pool.ts';
+import { createLimiter } from './create-limiter.ts';
+import { unitStatus, isUnitSuccessful, type HostReport, type RunReport, type StepReport, type UnitReport } from './run-report.ts';
+import { createSnapshotName } from './snapshot-name.ts';
+
+export interface BackupOptions {
+  /** Source hosts to back up. */
+  hosts: string[];
+  /** Plan only: take no snapshot, send nothing. */
+  dryRun: boolean;
+  /** Send up to this existing snapshot instead of taking a new one. */
+  snapshot?: SnapshotName;
+  /** Replicate existing snapshots only. */
+  noSnapshot: boolean;
+  forceFull: boolean;
+  force: boolean;
+  parallel?: number;
+  now?: () => Date;
+  /** Live transfer events, for progress display. */
+  onProgress?: (event: TransferProgress) => void;
+}
+
+export interface TransferProgress {
+  host: string;
+  peer: string;
+  dataset: string;
+  event: ReplicateEvent;
+}
+
+/** Where host H's dataset lands on a peer: `<receive.root>/H/<dataset>`. */
+export function destinationOf(receiveRoot: DatasetName, host: string, dataset: DatasetName): DatasetName {
+  return joinDataset(receiveRoot, host, dataset);
+}
+
+/** Backs up the selected hosts' entries to their peers; one report per unit, never throws for a unit. */
+export async function runBackup(config: FleetConfig, options: BackupOptions, logger: pino.Logger): Promise<RunReport> {
+  const startedAt = options.now?.() ?? new Date();
+  const sessions = new SessionPool(config, logger);
+  const limitTransfers = createLimiter(options.parallel ?? config.parallel.global);
+  const hostLimiters = new Map<string, ReturnType<typeof createLimiter>>();
+  const limitHost = (host: string) => {
+    let limiter = hostLimiters.get(host);
+    if (!limiter) hostLimiters.set(host, (limiter = createLimiter(config.parallel.perHost)));
+    return limiter;
+  };
+  const units: UnitReport[] = [];
+  const hosts: HostReport[] = [];
+
+  try {
+    await Promise.all(
+      options.hosts.map(async (host) => {
+        const hostReport: HostReport = { host };
+        hosts.push(hostReport);
+        const entries = config.hosts[host]?.backups ?? [];
+        if (entries.length === 0) return;
+        const log = logger.child({ host });
+        let source: AgentSession;
+        let sourceTree: DatasetTree;
+        let target: SnapshotName | undefined;
+        try {
+          source = await sessions.get(host);
+          target = await takeSnapshot(source, entries, options, createSnapshotName(config.snapshotPrefix, startedAt));
+          if (target) hostReport.snapshot = target;
+          sourceTree = (await source.agent.listTree.query({ roots: entries.map((entry) => entry.dataset) })).tree;
+          if (options.dryRun && target && !options.snapshot) sourceTree = withPendingSnapshot(sourceTree, entries, target);
+        } catch (error) {
+          const shape = toFleetErrorFromClient(error).toShape();
+          hostReport.error = shape;
+          for (const entry of entries) for (const peer of entry.to) units.push({ host, dataset: entry.dataset, peer, status: 'failed', steps: [], error: shape });
+          log.error({ err: shape }, 'source host failed');
+          return;
+        }
+
+        const peers = [...new Set(entries.flatMap((entry) => entry.to))];
+        await Promise.all(
+          peers.map(async (peer) => {
+            const peerEntries = entries.filter((entry) => entry.to.includes(peer));
+            const receiveRoot = config.hosts[peer]!.receive!.root;
+            let peerSession: AgentSession;
+            let peerTree: DatasetTree;
+            try {
+              peerSession = await sessions.get(peer);
+              peerTree = (await peerSession.agent.listTree.query({ roots: [joinDataset(receiveRoot, host)] })).tree;
+            } catch (error) {
+              const shape = toFleetErrorFromClient(error).toShape();
+              for (const entry of peerEntries) units.push({ host, dataset: entry.dataset, peer, status: 'failed', steps: [], error: shape });
+              log.error({ peer, err: shape }, 'peer failed');
+              return;
+            }
+            for (const entry of peerEntries) {
+              const plan = planReplication({
+                source: sourceTree,
+                destination: peerTree,
+                root: entry.dataset,
+                recursive: entry.recursive,
+                exclude: entry.exclude,
+                destinationOf: (dataset) => destinationOf(receiveRoot, host, dataset),
+                target: options.snapshot ? { kind: 'snapshot', name: options.snapshot } : { kind: 'latest' },
+                forceFull: options.forceFull,
+                force: options.force,
+                mirrorDeletions: entry.mirrorDeletions,
+              });
+              const unit: UnitReport = { host, dataset: entry.dataset, peer, status: 'planned', steps: plan.steps.map(reportStep) };
+              units.push(unit);
+              if (options.dryRun) {
+                unit.status = unitStatus(unit.steps, false);
+                continue;
+              }
+              await limitTransfers(() =>
+                limitHost(host)(() =>
+                  limitHost(peer)(() => executePlan({ unit, plan, source, peer: peerSession, peerTree, receiveRoot, config, options, logger: log.child({ peer, dataset: entry.dataset }) })),
+                ),
+              );
+            }
+          }),
+        );
+      }),
+    );
+    for (const report of hosts) {
+      const session = await sessions.get(report.host).catch(() => undefined);
+      if (session) report.zfsCalls = await session.agent.zfsCalls.query().catch(() => undefined);
+    }
+    for (const peer of new Set(units.map((unit) => unit.peer))) {
+      const session = await sessions.get(peer).catch(() => undefined);
+      if (session && !hosts.some((h) => h.host === peer)) hosts.push({ host: peer, zfsCalls: await session.agent.zfsCalls.query() });
+    }
+  } finally {
+    await sessions.closeAll();
+  }
+  const durationMs = (options.now?.() ?? new Date()).getTime() - startedAt.getTime();
+  units.sort((a, b) => `${a.host} ${a.dataset} ${a.peer}`.localeCompare(`${b.host} ${b.dataset} ${b.peer}`));
+  return {
+    command: options.dryRun ? 'plan' : 'backup',
+    startedAt: startedAt.toISOString(),
+    durationMs,
+    ok: units.every(isUnitSuccessful) && hosts.every((host) => !host.error),
+    units,
+    hosts,
+  };
+}
+
+/** Takes one snapshot name across all entries (atomic per recursive group); undefined when none is wanted. */
+async function takeSnapshot(source: AgentSession, entries: readonly BackupEntry[], options: BackupOptions, name: SnapshotName): Promise<SnapshotName | undefined> {
+  if (options.snapshot || options.noSnapshot) return undefined;
+  if (options.dryRun) return name;
+  // Entries nested inside a recursive entry are covered by its `snapshot -r`; naming them again would fail.
+  const covering = entries.filter((entry) => !entries.some((other) => other !== entry && other.recursive && isWithin(entry.dataset, other.dataset) && entry.dataset !== other.dataset));
+  await source.agent.snapshot.mutate({ name, datasets: dedupe(covering).map((entry) => ({ dataset: entry.dataset, recursive: entry.recursive })) });
+  return name;
+}
+
+function dedupe(entries: readonly BackupEntry[]): BackupEntry[] {
+  const seen = new Map<string, BackupEntry>();
+  for (const entry of entries) {
+    const previous = seen.get(entry.dataset);
+    if (!previous || (entry.recursive && !previous.recursive)) seen.set(entry.dataset, entry);
+  }
+  return [...seen.values()];
+}
+
+/** For a dry run: the snapshot the real run would take, so the plan shows what that run would send. */
+function withPendingSnapshot(tree: DatasetTree, entries: readonly BackupEntry[], name: SnapshotName): DatasetTree {
+  const covered = (dataset: string) => entries.some((entry) => dataset === entry.dataset || (entry.recursive && isWithin(dataset, entry.dataset)));
+  return {
+    datasets: tree.datasets.map((dataset) => {
+      if (!covered(dataset.name)) return dataset;
+      const createtxg = Math.max(0, ...dataset.snapshots.map((s) => s.createtxg)) + 1;
+      return { ...dataset, snapshots: [...dataset.snapshots, { name, guid: '0', createtxg, createdAt: Date.now() }] };
+    }),
+  };
+}
+
+function reportStep(step: ReplicationStep): StepReport {
+  const base = { dataset: step.dataset, destination: step.destination, ...(step.warnings?.length ? { warnings: step.warnings } : {}) };
+  switch (step.kind) {
+    case 'full':
+      return { ...base, action: 'full', recursive: step.recursive, to: step.to.name, ...(step.replace ? { destroys: step.replace.snapshotsToDestroy.map((s) => s.name) } : {}) };
+    case 'incremental':
+      return { ...base, action: 'incremental', recursive: step.recursive, from: step.from.name, to: step.to.name, ...(step.rollback.length ? { destroys: step.rollback.map((s) => s.name) } : {}) };
+    case 'up-to-date':
+      return { ...base, action: 'up-to-date', to: step.at.name };
+    case 'blocked':
+      return { ...base, action: 'blocked', code: step.code, reason: step.reason };
+  }
+}
+
+interface ExecuteContext {
+  unit: UnitReport;
+  plan: ReplicationPlan;
+  source: AgentSession;
+  peer: AgentSession;
+  peerTree: DatasetTree;
+  receiveRoot: DatasetName;
+  config: FleetConfig;
+  options: BackupOptions;
+  logger: pino.Logger;
+}
+
+/** Runs one unit's plan: parents on the peer, guarded destroys, then one stream pipeline on the source. */
+async function executePlan(context: ExecuteContext): Promise<void> {
+  const { unit, plan, peer, peerTree, receiveRoot } = context;
+  const sendable = plan.steps.filter((step): step is Extract<ReplicationStep, { kind: 'full' | 'incremental' }> => step.kind === 'full' || step.kind === 'incremental');
+  try {
+    if (sendable.length > 0) {
+      const rootDestination = destinationOf(receiveRoot, unit.host, plan.root);
+      const parent = parentOf(rootDestination);
+      if (parent && !peerTree.datasets.some((dataset) => dataset.name === parent)) {
+        await peer.agent.ensureDatasets.mutate({ datasets: [parent] });
+      }
+      for (const step of sendable) {
+        if (step.kind === 'full' && step.replace && step.replace.snapshotsToDestroy.length > 0) {
+          await peer.agent.destroySnapshots.mutate({
+            dataset: step.destination,
+            snapshots: step.replace.snapshotsToDestroy.map((s) => ({ name: s.name, guid: s.guid })),
+          });
+        }
+      }
+      const transfers: Transfer[] = sendable.map((step) => ({
+        dataset: step.dataset,
+        to: step.to.name,
+        ...(step.kind === 'incremental' ? { from: step.from.name } : {}),
+        recursive: step.recursive,
+        receiveInto: joinDataset(receiveRoot, unit.host, poolOf(step.dataset)),
+        force: step.force,
+      }));
+      await replicate(context, transfers);
+    }
+    unit.status = unitStatus(unit.steps, true);
+  } catch (error) {
+    const fleetError = toFleetErrorFromClient(error);
+    unit.status = 'failed';
+    unit.error = fleetError.toShape();
+    context.logger.error({ err: unit.error }, 'backup unit failed');
+  }
+}
+
+function replicate(context: ExecuteContext, transfers: Transfer[]): Promise<void> {
+  const { unit, source, peer, config, options } = context;
+  const stepsByDataset = new Map(unit.steps.map((step) => [step.dataset, step]));
+  return new Promise<void>((resolve, reject) => {
+    const subscription = source.agent.replicate.subscribe(
+      {
+        peer: { name: peer.host, address: peer.address, port: peer.port, user: peer.user },
+        transfers,
+        wire: config.wire,
+        peerZfs: peer.hello.zfs,
+      },
+      {
+        onData: (event: ReplicateEvent) => {
+          options.onProgress?.({ host: unit.host, peer: unit.peer, dataset: unit.dataset, event });
+          if (event.type === 'transferred') {
+            const step = stepsByDataset.get(event.result.dataset);
+            if (step) Object.assign(step, { bytes: event.result.bytes, durationMs: Math.round(event.result.durationMs) });
+          }
+          if (event.type === 'done') {
+            subscription.unsubscribe();
+            resolve();
+          }
+        },
+        onError: (error: unknown) => reject(error),
+        onComplete: () => resolve(),
+      },
+    );
+  });
+}

@@ -1,0 +1,57 @@
+import type { FleetErrorCode, FleetErrorShape, ZfsCallsOutput } from '@zfs-fleet/protocol';
+
+/** What happened to one dataset of a unit (or what would, in a plan). */
+export interface StepReport {
+  dataset: string;
+  destination: string;
+  action: 'full' | 'incremental' | 'up-to-date' | 'blocked';
+  recursive?: boolean;
+  from?: string;
+  to?: string;
+  /** Destination snapshots the step destroys (only with --force). */
+  destroys?: string[];
+  bytes?: number;
+  durationMs?: number;
+  code?: FleetErrorCode;
+  reason?: string;
+  warnings?: string[];
+}
+
+export type UnitStatus = 'ok' | 'up-to-date' | 'planned' | 'blocked' | 'failed';
+
+/** One backup entry to one peer: the unit that succeeds or fails on its own. */
+export interface UnitReport {
+  host: string;
+  dataset: string;
+  peer: string;
+  status: UnitStatus;
+  steps: StepReport[];
+  error?: FleetErrorShape;
+}
+
+export interface HostReport {
+  host: string;
+  snapshot?: string;
+  zfsCalls?: ZfsCallsOutput;
+  error?: FleetErrorShape;
+}
+
+export interface RunReport {
+  command: 'backup' | 'plan';
+  startedAt: string;
+  durationMs: number;
+  ok: boolean;
+  units: UnitReport[];
+  hosts: HostReport[];
+}
+
+/** A unit's overall status from its steps: any blocked step makes it blocked. */
+export function unitStatus(steps: readonly StepReport[], executed: boolean): UnitStatus {
+  if (steps.some((step) => step.action === 'blocked')) return 'blocked';
+  if (steps.every((step) => step.action === 'up-to-date')) return 'up-to-date';
+  return executed ? 'ok' : 'planned';
+}
+
+export function isUnitSuccessful(unit: UnitReport): boolean {
+  return unit.status === 'ok' || unit.status === 'up-to-date' || unit.status === 'planned';
+}

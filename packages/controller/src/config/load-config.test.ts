@@ -1,0 +1,42 @@
+import { describe, expect, test } from 'vitest';
+import { parseConfig } from './load-config.ts';
+
+const valid = `
+ssh: { user: root, identityFile: ./keys/fleet, knownHosts: ./known_hosts }
+hosts:
+  src1:
+    address: 10.77.0.11
+    backups:
+      - dataset: tank/Media
+        recursive: true
+        to: [backup1]
+  backup1:
+    address: 10.77.0.21
+    receive: { root: backup/fleet }
+`;
+
+describe('parseConfig', () => {
+  test('a valid config parses with defaults filled in', () => {
+    const { config, errors } = parseConfig(valid);
+    expect(errors).toBeUndefined();
+    expect(config?.hosts['src1']?.backups[0]).toMatchObject({ dataset: 'tank/Media', recursive: true, mirrorDeletions: false, exclude: [] });
+    expect(config?.agent.command).toBe('fleet-agent');
+  });
+
+  test.each([
+    ['an unknown key', valid.replace('recursive: true', 'recursive: true\n        recursiv: true'), 'hosts.src1.backups.0: unknown key "recursiv"'],
+    ['a dataset with ".."', valid.replace('tank/Media', 'tank/../x'), 'hosts.src1.backups.0.dataset: dataset name "tank/../x" has the component ".."'],
+    ['a dataset with shell syntax', valid.replace('tank/Media', '"tank;rm"'), 'hosts.src1.backups.0.dataset: dataset name "tank;rm" has pool name "tank;rm"'],
+    ['a peer that is not a host', valid.replace('[backup1]', '[backup9]'), 'hosts.src1.backups.0.to.0: "backup9" is not a host in this config'],
+    ['a peer without receive', valid.replace('to: [backup1]', 'to: [src1]'), 'hosts.src1.backups.0.to.0: host "src1" has no "receive:" section'],
+    ['a missing ssh section', valid.replace(/ssh:.*\n/, ''), 'ssh: '],
+  ])('%s is reported with its key path', (_name, text, expected) => {
+    const { errors } = parseConfig(text);
+    expect(errors?.join('\n')).toContain(expected);
+  });
+
+  test('YAML syntax errors name the line', () => {
+    const { errors } = parseConfig('hosts:\n  a: [\n');
+    expect(errors?.[0]).toMatch(/^line \d+:/);
+  });
+});

@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { FleetConfigSchema, FleetError, type FleetConfig } from '@zfs-fleet/protocol';
+
+export interface LoadedConfig {
+  config: FleetConfig;
+  /** Absolute path of the file it came from; relative paths inside resolve against its folder. */
+  path: string;
+}
+
+/** `--config`, else FLEET_CONFIG, else ./fleet.yaml. */
+export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(flag ?? env['FLEET_CONFIG'] ?? 'fleet.yaml');
+}
+
+/** Parses config text into either a config or `"key.path: message"` errors; never throws. */
+export function parseConfig(text: string): { config: FleetConfig; errors?: undefined } | { config?: undefined; errors: string[] } {
+  const document = parseDocument(text, { uniqueKeys: true });
+  if (document.errors.length > 0) {
+    return { errors: document.errors.map((error) => `line ${error.linePos?.[0].line ?? '?'}: ${error.message.split('\n')[0]}`) };
+  }
+  const result = FleetConfigSchema.safeParse(document.toJS());
+  if (!result.success) return { errors: formatIssues(result.error.issues) };
+  return { config: result.data };
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+    if (issue.code === 'unrecognized_keys') return `${key}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    return `${key}: ${issue.message}`;
+  });
+}
+
+/** Reads, validates and resolves the config; a FleetError (CONFIG_NOT_FOUND / CONFIG_INVALID) lists every problem. */
+export async function loadConfig(configPath: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(configPath, 'utf8');
+  } catch (cause) {
+    throw new FleetError('CONFIG_NOT_FOUND', `Cannot read config file "${configPath}".`, {
+      hint: 'Pass --config PATH, set FLEET_CONFIG, or create ./fleet.yaml.',
+      cause,
+    });
+  }
+  const parsed = parseConfig(text);
+  if (parsed.errors) {
+    throw new FleetError('CONFIG_INVALID', `Config "${configPath}" is invalid:\n  ${parsed.errors.join('\n  ')}`, {
+      hint: 'Fix the keys listed above; see the config reference in README.md.',
+      details: { errors: parsed.errors },
+    });
+  }
+  const base = path.dirname(configPath);
+  const config = parsed.config;
+  config.ssh.identityFile = path.resolve(base, config.ssh.identityFile);
+  config.ssh.knownHosts = path.resolve(base, config.ssh.knownHosts);
+  if (config.stateDir) config.stateDir = path.resolve(base, config.stateDir);
+  return { config, path: configPath };
+}

@@ -1,0 +1,60 @@
+import type { RunReport, StepReport, UnitReport } from '../backup/run-report.ts';
+import { formatBytes, formatDuration, formatTable } from './format.ts';
+
+const COLOURS = { ok: 32, 'up-to-date': 32, planned: 36, blocked: 33, failed: 31 } as const;
+
+function paint(text: string, status: keyof typeof COLOURS, colour: boolean): string {
+  return colour ? `\x1b[${COLOURS[status]}m${text}\x1b[0m` : text;
+}
+
+function describeAction(step: StepReport): string {
+  const recursive = step.recursive ? ' -R' : '';
+  switch (step.action) {
+    case 'full':
+      return `full${recursive} @${step.to}`;
+    case 'incremental':
+      return `incremental${recursive} @${step.from} → @${step.to}`;
+    case 'up-to-date':
+      return `up-to-date @${step.to}`;
+    case 'blocked':
+      return `blocked (${step.code})`;
+  }
+}
+
+function stepRow(unit: UnitReport, step: StepReport, colour: boolean): string[] {
+  const status = step.action === 'blocked' ? 'blocked' : unit.status === 'failed' ? 'failed' : unit.status === 'planned' ? 'planned' : 'ok';
+  return [
+    paint(status.toUpperCase(), status, colour),
+    unit.host,
+    step.dataset,
+    `→ ${unit.peer}`,
+    describeAction(step),
+    step.bytes === undefined ? '' : formatBytes(step.bytes),
+    step.durationMs === undefined ? '' : formatDuration(step.durationMs),
+  ];
+}
+
+/** The human summary: one line per host/dataset/peer step, then the reasons for anything not OK. */
+export function formatRunReport(report: RunReport, options: { colour: boolean }): string {
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const unit of report.units) {
+    if (unit.steps.length === 0) {
+      rows.push([paint('FAILED', 'failed', options.colour), unit.host, unit.dataset, `→ ${unit.peer}`, unit.error?.code ?? '', '', '']);
+    }
+    for (const step of unit.steps) {
+      rows.push(stepRow(unit, step, options.colour));
+      if (step.reason) notes.push(`${unit.host} ${step.dataset} → ${unit.peer}: ${step.reason}`);
+      for (const warning of step.warnings ?? []) notes.push(`${unit.host} ${step.dataset} → ${unit.peer}: warning: ${warning}`);
+      if (step.destroys?.length) notes.push(`${unit.host} ${step.dataset} → ${unit.peer}: destroys on the peer: ${step.destroys.map((s) => `@${s}`).join(', ')}`);
+    }
+    if (unit.error) notes.push(`${unit.host} ${unit.dataset} → ${unit.peer}: ${unit.error.code}: ${unit.error.message}${unit.error.hint ? `\n    hint: ${unit.error.hint}` : ''}`);
+  }
+  const failed = report.units.filter((unit) => unit.status === 'failed' || unit.status === 'blocked').length;
+  const verb = report.command === 'plan' ? 'planned' : 'backed up';
+  const totalBytes = report.units.flatMap((unit) => unit.steps).reduce((sum, step) => sum + (step.bytes ?? 0), 0);
+  const footer = report.ok
+    ? `${report.units.length} unit(s) ${verb}${report.command === 'backup' ? `, ${formatBytes(totalBytes)} sent` : ''} in ${formatDuration(report.durationMs)}.`
+    : `${failed} of ${report.units.length} unit(s) did not succeed (${formatDuration(report.durationMs)}).`;
+  return [formatTable(rows), ...(notes.length ? ['', ...notes] : []), '', footer].join('\n');
+}

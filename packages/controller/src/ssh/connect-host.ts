@@ -1,0 +1,124 @@
+import { readFile } from 'node:fs/promises';
+import ssh2 from 'ssh2';
+import type { ClientChannel, Client as SshClient } from 'ssh2';
+import { FleetError } from '@zfs-fleet/protocol';
+import { checkHostKey, knownHostName, parseKnownHosts, type HostKeyVerdict } from './known-hosts.ts';
+
+const { Client } = ssh2;
+
+export interface HostEndpoint {
+  /** The host's name in the fleet config, for messages. */
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+}
+
+export interface ConnectOptions {
+  identityFile: string;
+  knownHostsFile: string;
+  connectTimeoutMs: number;
+  /** Accept an unknown (never a changed) host key and report it: for `fleet hosts trust`. */
+  acceptUnknownHostKey?: boolean;
+}
+
+export interface SshConnection {
+  endpoint: HostEndpoint;
+  client: SshClient;
+  /** The host key the server presented, as a wire blob. */
+  hostKey: Buffer;
+  /** Runs a command; its stdio is the returned channel. */
+  exec(command: string): Promise<ClientChannel>;
+  close(): void;
+}
+
+/** Splits `host`, `host:port` or `[v6]:port` into host and port. */
+export function parseAddress(address: string, defaultPort: number): { host: string; port: number } {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(address);
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] ? Number(bracketed[2]) : defaultPort };
+  const [host, port] = address.split(':');
+  return { host: host!, port: port ? Number(port) : defaultPort };
+}
+
+/**
+ * Opens an SSH connection with key authentication and strict host key checking against
+ * the configured known_hosts file: an unknown or changed key refuses the connection.
+ */
+export async function connectHost(endpoint: HostEndpoint, options: ConnectOptions): Promise<SshConnection> {
+  const [privateKey, knownHostsText] = await Promise.all([
+    readFile(options.identityFile).catch((cause: unknown) => {
+      throw new FleetError('SSH_AUTH_FAILED', `Cannot read the SSH identity file "${options.identityFile}".`, {
+        hint: 'Set ssh.identityFile in the config to a readable private key.',
+        cause,
+      });
+    }),
+    readFile(options.knownHostsFile, 'utf8').catch(() => ''),
+  ]);
+  const knownHosts = parseKnownHosts(knownHostsText);
+  const knownName = knownHostName(endpoint.host, endpoint.port);
+  let verdict: HostKeyVerdict | undefined;
+  let hostKey: Buffer = Buffer.alloc(0);
+
+  const client = new Client();
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', () => resolve());
+    client.once('error', (error: Error & { level?: string }) => reject(describeConnectError(error, endpoint, verdict, options)));
+    client.connect({
+      host: endpoint.host,
+      port: endpoint.port,
+      username: endpoint.user,
+      privateKey,
+      readyTimeout: options.connectTimeoutMs,
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 4,
+      hostVerifier: (key: Buffer) => {
+        hostKey = key;
+        verdict = checkHostKey(knownHosts, knownName, key);
+        return verdict.kind === 'known' || (verdict.kind === 'unknown' && options.acceptUnknownHostKey === true);
+      },
+    });
+  });
+
+  return {
+    endpoint,
+    client,
+    hostKey,
+    exec: (command) =>
+      new Promise((resolve, reject) => {
+        client.exec(command, (error, channel) => {
+          if (error) reject(new FleetError('SSH_CONNECT_FAILED', `Cannot start "${command}" on host "${endpoint.name}": ${error.message}`, { cause: error }));
+          else resolve(channel);
+        });
+      }),
+    close: () => client.end(),
+  };
+}
+
+function describeConnectError(error: Error & { level?: string }, endpoint: HostEndpoint, verdict: HostKeyVerdict | undefined, options: ConnectOptions): FleetError {
+  const where = `host "${endpoint.name}" (${endpoint.user}@${knownHostName(endpoint.host, endpoint.port)})`;
+  if (verdict?.kind === 'unknown' && !options.acceptUnknownHostKey) {
+    return new FleetError('SSH_HOST_KEY_UNKNOWN', `The host key of ${where} is not in "${options.knownHostsFile}"; it presented ${verdict.seen}.`, {
+      hint: `If that fingerprint is right, run \`fleet hosts trust ${endpoint.name}\`.`,
+      details: { host: endpoint.name, seen: verdict.seen },
+      cause: error,
+    });
+  }
+  if (verdict?.kind === 'changed') {
+    return new FleetError('SSH_HOST_KEY_CHANGED', `The host key of ${where} changed: it presented ${verdict.seen}, known_hosts expects ${verdict.expected.join(' or ')}.`, {
+      hint: `Someone may be intercepting the connection. If the host was reinstalled, remove its line from "${options.knownHostsFile}" and run \`fleet hosts trust ${endpoint.name}\`.`,
+      details: { host: endpoint.name, seen: verdict.seen, expected: verdict.expected },
+      cause: error,
+    });
+  }
+  if (error.level === 'client-authentication') {
+    return new FleetError('SSH_AUTH_FAILED', `${where} refused the key "${options.identityFile}".`, {
+      hint: `Add the public key to ~${endpoint.user}/.ssh/authorized_keys on "${endpoint.name}".`,
+      cause: error,
+    });
+  }
+  return new FleetError('SSH_CONNECT_FAILED', `Cannot connect to ${where}: ${error.message}.`, {
+    hint: 'Check that the host is up, the address and port in the config are right, and sshd is running.',
+    details: { host: endpoint.name },
+    cause: error,
+  });
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { DatasetNameSchema, SnapshotNameSchema } from './names.ts';
+import { DatasetTreeSchema, ZfsCapabilitiesSchema } from './tree.ts';
+import { WireConfigSchema } from './config.ts';
+
+/** Inputs and outputs of the agent's procedures: validated on both ends of the wire. */
+
+export const HelloInputSchema = z.object({ controllerVersion: z.string() });
+export const HelloOutputSchema = z.object({
+  agentVersion: z.string(),
+  nodeVersion: z.string(),
+  hostname: z.string(),
+  zfs: ZfsCapabilitiesSchema,
+});
+export type HelloOutput = z.infer<typeof HelloOutputSchema>;
+
+export const ListTreeInputSchema = z.object({ roots: z.array(DatasetNameSchema).min(1) });
+export const ListTreeOutputSchema = z.object({
+  tree: DatasetTreeSchema,
+  missingRoots: z.array(DatasetNameSchema),
+});
+export type ListTreeOutput = z.infer<typeof ListTreeOutputSchema>;
+
+export const SnapshotInputSchema = z.object({
+  name: SnapshotNameSchema,
+  datasets: z.array(z.object({ dataset: DatasetNameSchema, recursive: z.boolean() })).min(1),
+});
+
+export const EnsureDatasetsInputSchema = z.object({
+  /** Datasets to create with their parents (`zfs create -p`) when missing. */
+  datasets: z.array(DatasetNameSchema).min(1),
+});
+
+export const DestroySnapshotsInputSchema = z.object({
+  dataset: DatasetNameSchema,
+  snapshots: z.array(z.object({ name: SnapshotNameSchema, guid: z.string() })).min(1),
+});
+
+/** Where a source streams to: the peer's sshd, reached from the source host itself. */
+export const PeerEndpointSchema = z.object({
+  name: z.string(),
+  address: z.string(),
+  port: z.number().int().min(1).max(65535),
+  user: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+});
+export type PeerEndpoint = z.infer<typeof PeerEndpointSchema>;
+
+/** One `zfs send | ssh peer zfs recv`: what the plan decided, in the agent's terms. */
+export const TransferSchema = z.object({
+  dataset: DatasetNameSchema,
+  to: SnapshotNameSchema,
+  /** Incremental base; absent for a full stream. */
+  from: SnapshotNameSchema.optional(),
+  recursive: z.boolean(),
+  /** `zfs recv -d` target: the stream's dataset lands at `<receiveInto>/<dataset without pool>`. */
+  receiveInto: DatasetNameSchema,
+  /** `zfs recv -F`: only when the plan proved it destroys nothing the user did not allow. */
+  force: z.boolean(),
+});
+export type Transfer = z.infer<typeof TransferSchema>;
+
+export const ReplicateInputSchema = z.object({
+  peer: PeerEndpointSchema,
+  transfers: z.array(TransferSchema).min(1),
+  wire: WireConfigSchema,
+  /** The peer's zfs, from its hello: flags go on the stream only when both ends support them. */
+  peerZfs: ZfsCapabilitiesSchema,
+});
+
+export const TransferResultSchema = z.object({
+  dataset: DatasetNameSchema,
+  kind: z.enum(['full', 'incremental']),
+  from: SnapshotNameSchema.optional(),
+  to: SnapshotNameSchema,
+  bytes: z.number().int().nonnegative(),
+  durationMs: z.number().nonnegative(),
+});
+export type TransferResult = z.infer<typeof TransferResultSchema>;
+
+/** Events of the `replicate` subscription, in order; `done` or `failed` ends it. */
+export const ReplicateEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('start'), index: z.number().int(), dataset: DatasetNameSchema, kind: z.enum(['full', 'incremental']) }),
+  z.object({ type: z.literal('progress'), index: z.number().int(), bytes: z.number(), bytesPerSecond: z.number() }),
+  z.object({ type: z.literal('transferred'), index: z.number().int(), result: TransferResultSchema }),
+  z.object({ type: z.literal('done'), results: z.array(TransferResultSchema), zfsCalls: z.number().int() }),
+]);
+export type ReplicateEvent = z.infer<typeof ReplicateEventSchema>;
+
+export const ZfsCallsOutputSchema = z.object({ total: z.number().int(), byVerb: z.record(z.string(), z.number().int()) });
+export type ZfsCallsOutput = z.infer<typeof ZfsCallsOutputSchema>;

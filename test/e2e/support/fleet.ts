@@ -1,0 +1,113 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { inject, onTestFinished } from 'vitest';
+import { stringify } from 'yaml';
+import { openLab, type Lab } from '@zfs-fleet/lab';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const FLEET_BIN = path.join(REPO, 'packages/controller/dist/fleet.mjs');
+
+export function lab(): Lab {
+  return openLab(inject('labDir'));
+}
+
+export const ADDRESSES: Record<string, string> = { src1: '10.77.0.11', src2: '10.77.0.12', backup1: '10.77.0.21', backup2: '10.77.0.22' };
+
+export interface FleetRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed, when --json was given. */
+  json: any;
+}
+
+/** Runs the built `fleet` CLI as a user would, with no TTY. */
+export async function runFleet(configPath: string, args: string[]): Promise<FleetRun> {
+  const result = await execa('node', [FLEET_BIN, '--config', configPath, ...args], { reject: false, env: { FLEET_CONFIG: '' }, timeout: 110_000 });
+  let json: unknown;
+  if (args.includes('--json')) {
+    try {
+      json = JSON.parse(result.stdout);
+    } catch {
+      throw new Error(`fleet ${args.join(' ')} printed no JSON:\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+    }
+  }
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr, json };
+}
+
+export interface TestBackup {
+  dataset: string;
+  recursive?: boolean;
+  to: string[];
+  exclude?: string[];
+  mirrorDeletions?: boolean;
+}
+
+/**
+ * Writes a fleet config for this test: the lab's keys and agent, the given source hosts'
+ * backups, and every backup host as a peer receiving under `backup/<receiveRoot>`.
+ */
+export async function writeFleetConfig(backups: Record<string, TestBackup[]>, options: { receiveRoot?: string; extraHosts?: Record<string, unknown> } = {}): Promise<string> {
+  const theLab = lab();
+  const base = theLab.config();
+  const hosts: Record<string, unknown> = {};
+  for (const [name, address] of Object.entries(ADDRESSES)) {
+    hosts[name] = name.startsWith('backup')
+      ? { address, receive: { root: `backup/${options.receiveRoot ?? 'fleet'}` } }
+      : { address, ...(backups[name] ? { backups: backups[name] } : {}) };
+  }
+  Object.assign(hosts, options.extraHosts ?? {});
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fleet-e2e-'));
+  const file = path.join(dir, 'fleet.yaml');
+  await writeFile(file, stringify({ ssh: base.ssh, agent: base.agent, hosts }));
+  return file;
+}
+
+let counter = 0;
+/** A dataset name unique to this test run, so tests need not reset the lab between them. */
+export function uniqueName(prefix: string): string {
+  counter += 1;
+  return `${prefix}${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}${counter}`;
+}
+
+/** Creates datasets on a host and destroys them (and their backups) when the test ends. */
+export async function createDatasets(host: string, datasets: string[]): Promise<void> {
+  const theLab = lab();
+  for (const dataset of datasets) await theLab.zfs(host, ['create', '-p', dataset]);
+  const root = datasets[0]!;
+  onTestFinished(async () => {
+    await theLab.zfs(host, ['destroy', '-r', root]).catch(() => undefined);
+  });
+}
+
+/** Destroys, when the test ends, everything a test received under a peer's receive root. */
+export function cleanUpPeer(peer: string, dataset: string): void {
+  onTestFinished(async () => {
+    await lab().zfs(peer, ['destroy', '-r', dataset]).catch(() => undefined);
+  });
+}
+
+/** Writes `bytes` of random data into a file of a dataset (by its mountpoint). */
+export async function writeRandomFile(host: string, dataset: string, file: string, bytes: number): Promise<void> {
+  await lab().exec(host, ['sh', '-c', `head -c ${bytes} /dev/urandom > "$(zfs get -H -o value mountpoint ${dataset})/${file}"`]);
+}
+
+/** sha256 of a file in a dataset (by its mountpoint). */
+export async function hashFile(host: string, dataset: string, file: string): Promise<string> {
+  const out = await lab().exec(host, ['sh', '-c', `sha256sum "$(zfs get -H -o value mountpoint ${dataset})/${file}"`]);
+  return out.split(/\s+/)[0]!;
+}
+
+/** Snapshot name → guid of a dataset, from `zfs get -Hp` (exact guids). */
+export async function snapshotGuids(host: string, dataset: string): Promise<Map<string, string>> {
+  const out = await lab().zfs(host, ['get', '-H', '-p', '-r', '-o', 'name,value', 'guid', dataset]).catch(() => '');
+  const guids = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const [name, value] = line.split('\t');
+    if (name?.startsWith(`${dataset}@`) && value) guids.set(name.slice(dataset.length + 1), value);
+  }
+  return guids;
+}
