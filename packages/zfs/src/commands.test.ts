@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { buildRecvArgs, buildSendArgs, createSnapshots, destroySnapshot } from './commands.ts';
+import { capabilitiesFromVersion } from './capabilities.ts';
+import { classifyZfsError } from './classify-error.ts';
+import type { ZfsExec } from './exec.ts';
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+
+function fakeZfs(): ZfsExec & { argv: string[][] } {
+  const argv: string[][] = [];
+  return { argv, run: async (args) => (argv.push([...args]), { exitCode: 0, stdout: '', stderr: '' }), spawn: () => { throw new Error('unused'); }, calls: () => ({ total: argv.length, byVerb: {} }) };
+}
+
+describe('send and receive arguments', () => {
+  it('builds a full recursive send', () => {
+    expect(buildSendArgs({ snapshot: 'tank/a@s2', replicate: true })).toEqual(['send', '-R', 'tank/a@s2']);
+  });
+  it('builds an incremental with intermediates and OpenZFS flags', () => {
+    expect(buildSendArgs({ snapshot: 'tank/a@s2', from: 'tank/a@s1', largeBlocks: true, embedded: true, compressed: true, raw: true })).toEqual(['send', '-L', '-e', '-c', '-w', '-I', 'tank/a@s1', 'tank/a@s2']);
+  });
+  it('resumes from a token alone', () => {
+    expect(buildSendArgs({ snapshot: 'tank/a@s2', from: 'tank/a@s1', resumeToken: '1-abc' })).toEqual(['send', '-t', '1-abc']);
+  });
+  it('builds a receive under a root, discarding the pool name', () => {
+    expect(buildRecvArgs({ target: 'backup/fleet/src1/tank', discardPool: true, force: true, noMount: true })).toEqual(['recv', '-d', '-F', '-u', 'backup/fleet/src1/tank']);
+  });
+  it('validates the target name before it reaches zfs', () => {
+    expect(() => buildRecvArgs({ target: 'backup/-x; rm -rf /' })).toThrow(expect.objectContaining({ code: 'DATASET_NAME_INVALID' }));
+  });
+});
+
+describe('commands', () => {
+  it('snapshots a tree atomically with -r, one call per dataset on old zfs', async () => {
+    const zfs = fakeZfs();
+    await createSnapshots(zfs, [{ dataset: 'tank/a', name: 's1' }, { dataset: 'tank/b', name: 's1' }], { recursive: true });
+    expect(zfs.argv).toEqual([['snapshot', '-r', 'tank/a@s1'], ['snapshot', '-r', 'tank/b@s1']]);
+  });
+  it('snapshots many datasets in one call where zfs allows it', async () => {
+    const zfs = fakeZfs();
+    await createSnapshots(zfs, [{ dataset: 'tank/a', name: 's1' }, { dataset: 'tank/b', name: 's1' }], { recursive: false, manyPerCall: true });
+    expect(zfs.argv).toEqual([['snapshot', 'tank/a@s1', 'tank/b@s1']]);
+  });
+  it('refuses snapshot names zfs would reject, before calling zfs', async () => {
+    const zfs = fakeZfs();
+    await expect(createSnapshots(zfs, [{ dataset: 'tank/a', name: 'bad name' }], { recursive: false })).rejects.toMatchObject({ code: 'SNAPSHOT_NAME_INVALID' });
+    expect(zfs.argv).toEqual([]);
+  });
+  it('destroys exactly one snapshot, never recursively', async () => {
+    const zfs = fakeZfs();
+    await destroySnapshot(zfs, 'backup/fleet/src1/tank/a', 'old');
+    expect(zfs.argv).toEqual([['destroy', 'backup/fleet/src1/tank/a@old']]);
+    await expect(destroySnapshot(zfs, 'tank/a', '')).rejects.toBeDefined();
+  });
+});
+
+describe('capabilities', () => {
+  it('reads OpenZFS 2.x `zfs version`', () => {
+    expect(capabilitiesFromVersion(fixture('openzfs-2/version-2.1.stdout'))).toMatchObject({ implementation: 'openzfs', version: 'zfs-2.1.11-1', resumableReceive: true, rawSend: true, bookmarks: true });
+    expect(capabilitiesFromVersion(fixture('openzfs-2/version-2.3.stdout'))?.version).toBe('zfs-2.3.2-1~bpo12+1');
+  });
+  it('finds no version in zfs-fuse, which lacks the command', () => {
+    expect(capabilitiesFromVersion(fixture('zfs-fuse/version.stderr'))).toBeUndefined();
+  });
+});
+
+describe('classifyZfsError on recorded stderr', () => {
+  it.each([
+    ['zfs-fuse/recv-exists.stderr', 'DESTINATION_NOT_EMPTY'],
+    ['zfs-fuse/recv-nodest.stderr', 'DATASET_NOT_FOUND'],
+    ['zfs-fuse/send-nobase.stderr', 'BASE_MISSING'],
+    ['zfs-fuse/snapshot-exists.stderr', 'DESTINATION_NOT_EMPTY'],
+    ['zfs-fuse/destroy-missing.stderr', 'DATASET_NOT_FOUND'],
+    ['zfs-fuse/create-noparent.stderr', 'DATASET_NOT_FOUND'],
+  ] as const)('%s → %s', (file, code) => {
+    expect(classifyZfsError(fixture(file)).code).toBe(code);
+  });
+  it.each([
+    ['cannot receive incremental stream: destination tank/b has been modified\nsince most recent snapshot', 'DESTINATION_MODIFIED'],
+    ['cannot receive new filesystem stream: out of space', 'POOL_FULL'],
+    ['cannot receive incremental stream: destination has snapshots (eg. tank/b@x)\nmust destroy them to overwrite it', 'DESTINATION_AHEAD'],
+    ['cannot receive incremental stream: most recent snapshot of tank/b does not\nmatch incremental source', 'BASE_MISSING'],
+    ["cannot destroy 'tank/b@x': permission denied", 'PERMISSION_DENIED'],
+    ['something new', 'ZFS_FAILED'],
+  ] as const)('OpenZFS: %s → %s', (stderr, code) => {
+    expect(classifyZfsError(stderr).code).toBe(code);
+  });
+});

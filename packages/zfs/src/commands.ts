@@ -1,0 +1,85 @@
+import { parseDatasetName, parseSnapshotName } from '@zfs-fleet/protocol';
+import type { ZfsExec } from './exec.ts';
+
+export interface SnapshotRequest {
+  dataset: string;
+  name: string;
+}
+
+/**
+ * Takes snapshots. With `recursive`, each is one atomic `zfs snapshot -r`, so a tree's
+ * snapshot is consistent. OpenZFS takes several in one call (also atomic); older zfs takes one
+ * name per call.
+ */
+export async function createSnapshots(zfs: ZfsExec, requests: readonly SnapshotRequest[], options: { recursive: boolean; manyPerCall?: boolean }): Promise<void> {
+  const names = requests.map((request) => `${parseDatasetName(request.dataset)}@${parseSnapshotName(request.name)}`);
+  const flags = options.recursive ? ['-r'] : [];
+  if (options.manyPerCall && names.length > 0) {
+    await zfs.run(['snapshot', ...flags, ...names]);
+    return;
+  }
+  for (const name of names) await zfs.run(['snapshot', ...flags, name]);
+}
+
+/** Creates datasets and any missing parents (`mkdir -p` semantics); existing ones are left alone. */
+export async function createDatasets(zfs: ZfsExec, datasets: readonly string[], options: { properties?: Record<string, string> } = {}): Promise<void> {
+  const props = Object.entries(options.properties ?? {}).flatMap(([key, value]) => ['-o', `${key}=${value}`]);
+  for (const dataset of datasets) await zfs.run(['create', '-p', ...props, parseDatasetName(dataset)]);
+}
+
+/** Destroys exactly one snapshot: never `-r`, never a dataset. */
+export async function destroySnapshot(zfs: ZfsExec, dataset: string, name: string): Promise<void> {
+  await zfs.run(['destroy', `${parseDatasetName(dataset)}@${parseSnapshotName(name)}`]);
+}
+
+export interface SendOptions {
+  /** Full snapshot name, `pool/ds@snap`. */
+  snapshot: string;
+  /** Incremental base: a snapshot (`pool/ds@a` or `@a`) or, on OpenZFS, a bookmark (`pool/ds#a`). */
+  from?: string;
+  /** `-I` (all snapshots between base and target) rather than `-i`. */
+  intermediates?: boolean;
+  /** `-R`: the dataset, its descendants, their snapshots and properties. */
+  replicate?: boolean;
+  largeBlocks?: boolean;
+  embedded?: boolean;
+  compressed?: boolean;
+  /** `-w`: encrypted datasets travel encrypted. */
+  raw?: boolean;
+  /** `-t TOKEN`: resume a partially received stream; everything else is in the token. */
+  resumeToken?: string;
+}
+
+export function buildSendArgs(options: SendOptions): string[] {
+  if (options.resumeToken) return ['send', '-t', options.resumeToken];
+  const flags: string[] = [];
+  if (options.replicate) flags.push('-R');
+  if (options.largeBlocks) flags.push('-L');
+  if (options.embedded) flags.push('-e');
+  if (options.compressed) flags.push('-c');
+  if (options.raw) flags.push('-w');
+  if (options.from) flags.push(options.intermediates === false ? '-i' : '-I', options.from);
+  return ['send', ...flags, options.snapshot];
+}
+
+export interface RecvOptions {
+  /** With discardPool: the dataset under which the stream's path minus its pool lands. */
+  target: string;
+  /** `-d`: `tank/a/b` received into `backup/src1` lands at `backup/src1/a/b`. */
+  discardPool?: boolean;
+  /** `-F`: roll back (and with -R streams destroy) what the destination has beyond the stream. */
+  force?: boolean;
+  /** `-u`: do not mount what was received. */
+  noMount?: boolean;
+  /** `-s`: keep a resume token if the stream breaks (OpenZFS). */
+  resumable?: boolean;
+}
+
+export function buildRecvArgs(options: RecvOptions): string[] {
+  const flags: string[] = [];
+  if (options.discardPool) flags.push('-d');
+  if (options.force) flags.push('-F');
+  if (options.noMount) flags.push('-u');
+  if (options.resumable) flags.push('-s');
+  return ['recv', ...flags, parseDatasetName(options.target)];
+}

@@ -1,0 +1,8 @@
+export { createZfsExec, firstMeaningfulLine, zfsFailure } from './exec.ts';
+export type { ZfsExec, ZfsExecOptions, ZfsRunOptions, ZfsRunResult, ZfsStream } from './exec.ts';
+export { classifyZfsError } from './classify-error.ts';
+export { parseTree, TREE_PROPERTIES } from './parse-tree.ts';
+export { listTree, listTreeArgs } from './list-tree.ts';
+export { buildRecvArgs, buildSendArgs, createDatasets, createSnapshots, destroySnapshot } from './commands.ts';
+export type { RecvOptions, SendOptions, SnapshotRequest } from './commands.ts';
+export { capabilitiesFromVersion, probeCapabilities } from './capabilities.ts';

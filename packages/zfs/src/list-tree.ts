@@ -1,0 +1,34 @@
+import { type DatasetTree, type ZfsCapabilities } from '@zfs-fleet/protocol';
+import { zfsFailure, type ZfsExec } from './exec.ts';
+import { parseTree, RESUME_TOKEN_PROPERTY, TREE_PROPERTIES } from './parse-tree.ts';
+
+export function listTreeArgs(roots: readonly string[], capabilities: Pick<ZfsCapabilities, 'resumableReceive'>): string[] {
+  const properties = capabilities.resumableReceive ? [...TREE_PROPERTIES, RESUME_TOKEN_PROPERTY] : [...TREE_PROPERTIES];
+  return ['get', '-H', '-p', '-r', '-o', 'name,property,value', properties.join(','), ...roots];
+}
+
+const MISSING = /^cannot open '([^']+)': dataset does not exist$/;
+
+/**
+ * Lists the datasets and snapshots under all roots with one zfs call: the number of zfs calls
+ * per run must not grow with the number of datasets. Roots that do not exist are reported,
+ * not thrown: "not there yet" is a normal answer for a peer that never received anything.
+ */
+export async function listTree(zfs: ZfsExec, roots: readonly string[], capabilities: Pick<ZfsCapabilities, 'resumableReceive'>): Promise<{ tree: DatasetTree; missingRoots: string[] }> {
+  if (roots.length === 0) return { tree: { datasets: [] }, missingRoots: [] };
+  const argv = listTreeArgs(roots, capabilities);
+  const result = await zfs.run(argv, { allowFailure: true });
+  const missingRoots: string[] = [];
+  const otherErrors: string[] = [];
+  for (const line of result.stderr.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    const match = MISSING.exec(line);
+    if (match?.[1] && roots.includes(match[1])) missingRoots.push(match[1]);
+    else otherErrors.push(line);
+  }
+  if (result.exitCode !== 0 && (otherErrors.length > 0 || missingRoots.length === 0)) {
+    throw zfsFailure(argv, otherErrors.join('\n') || result.stderr, result.exitCode);
+  }
+  const tree = parseTree(result.stdout);
+  // A root nested in another root would be listed twice; parseTree merges by name.
+  return { tree, missingRoots };
+}

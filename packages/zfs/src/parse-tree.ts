@@ -1,0 +1,79 @@
+import { FleetError, type DatasetInfo, type DatasetName, type DatasetTree, type SnapshotInfo, type SnapshotName } from '@zfs-fleet/protocol';
+
+/** The properties one `zfs get` call reads for a whole tree (see listTreeArgs). */
+export const TREE_PROPERTIES = ['type', 'guid', 'createtxg', 'creation', 'referenced'] as const;
+export const RESUME_TOKEN_PROPERTY = 'receive_resume_token';
+
+type Row = Map<string, string>;
+
+/**
+ * Parses `zfs get -H -p -o name,property,value PROPS...` output (tab-separated, exact numbers)
+ * into datasets with their snapshots. Datasets come out parents-first, snapshots oldest-first
+ * by createtxg: creation times have one-second resolution and names sort arbitrarily.
+ */
+export function parseTree(output: string): DatasetTree {
+  const rows = new Map<string, Row>();
+  for (const [index, line] of output.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    const fields = line.split('\t');
+    if (fields.length !== 3) throw unparsable(`line ${index + 1} has ${fields.length} fields, expected 3`, line);
+    const [name, property, value] = fields as [string, string, string];
+    let row = rows.get(name);
+    if (!row) rows.set(name, (row = new Map()));
+    row.set(property, value);
+  }
+
+  const datasets = new Map<string, DatasetInfo>();
+  const snapshots: Array<[dataset: string, snapshot: SnapshotInfo]> = [];
+  for (const [name, row] of rows) {
+    const type = required(row, name, 'type');
+    if (type === 'snapshot') {
+      const at = name.indexOf('@');
+      snapshots.push([name.slice(0, at), {
+        // Names come from zfs itself, so they are valid by construction.
+        name: name.slice(at + 1) as SnapshotName,
+        guid: guidOf(row, name),
+        createtxg: integer(row, name, 'createtxg'),
+        createdAt: integer(row, name, 'creation') * 1000,
+      }]);
+    } else if (type === 'filesystem' || type === 'volume') {
+      const token = row.get(RESUME_TOKEN_PROPERTY);
+      datasets.set(name, {
+        name: name as DatasetName,
+        type,
+        guid: guidOf(row, name),
+        referencedBytes: integer(row, name, 'referenced'),
+        snapshots: [],
+        ...(token && token !== '-' ? { resumeToken: token } : {}),
+      });
+    }
+    // Bookmarks and other types are not part of the tree.
+  }
+  for (const [dataset, snapshot] of snapshots) datasets.get(dataset)?.snapshots.push(snapshot);
+  for (const dataset of datasets.values()) dataset.snapshots.sort((a, b) => a.createtxg - b.createtxg);
+  // Plain string order puts every parent before its children ("a" < "a/b").
+  return { datasets: [...datasets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+}
+
+function required(row: Row, name: string, property: string): string {
+  const value = row.get(property);
+  if (value === undefined) throw unparsable(`"${name}" has no ${property}`, name);
+  return value;
+}
+
+function integer(row: Row, name: string, property: string): number {
+  const value = required(row, name, property);
+  if (!/^[0-9]+$/.test(value)) throw unparsable(`${property} of "${name}" is "${value}", expected an exact integer (was -p given?)`, value);
+  return Number(value);
+}
+
+function guidOf(row: Row, name: string): string {
+  const value = required(row, name, 'guid');
+  // Without -p zfs rounds guids ("2.49E"), which would make different snapshots look equal.
+  if (!/^[0-9]+$/.test(value)) throw unparsable(`guid of "${name}" is "${value}", expected an exact integer`, value);
+  return value;
+}
+
+function unparsable(reason: string, sample: string): FleetError {
+  return new FleetError('ZFS_FAILED', `Unexpected zfs output: ${reason}.`, { details: { sample: sample.slice(0, 200) } });
+}
