@@ -10,7 +10,7 @@ interface Rule {
 // for these messages (fixtures in ./fixtures record both).
 const RULES: readonly Rule[] = [
   { pattern: /out of space|no space left|quota exceeded/i, code: 'POOL_FULL', hint: 'Free space on the pool (or raise the quota) and run again; nothing was changed.' },
-  { pattern: /destination has been modified/i, code: 'DESTINATION_MODIFIED', hint: 'Something wrote to the destination since its last snapshot; `--force` rolls it back.' },
+  { pattern: /destination \S* ?has been modified/i, code: 'DESTINATION_MODIFIED', hint: 'Something wrote to the destination since its last snapshot; `--force` rolls it back.' },
   { pattern: /destination has snapshots|must destroy them to overwrite/i, code: 'DESTINATION_AHEAD', hint: 'The destination has newer snapshots than the base; `--force` rolls them back.' },
   { pattern: /destination '.*' exists|must specify -F to overwrite/i, code: 'DESTINATION_NOT_EMPTY', hint: 'The destination already holds a dataset; `--force` replaces it.' },
   { pattern: /does not match incremental source|incremental source .* does not exist|could not find any snapshots/i, code: 'BASE_MISSING', hint: 'The base snapshot is gone on one side; run `fleet plan` to see what a full send would replace.' },
