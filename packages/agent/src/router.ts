@@ -52,7 +52,7 @@ export const agentRouter = t.router({
   }),
 
   ensureDatasets: t.procedure.input(EnsureDatasetsInputSchema).mutation(async ({ ctx, input }) => {
-    await createDatasets(ctx.zfs, input.datasets);
+    await createDatasets(ctx.zfs, input.datasets, input.properties ? { properties: input.properties } : {});
     return { created: input.datasets };
   }),
 

@@ -29,6 +29,12 @@ export const SnapshotInputSchema = z.object({
 export const EnsureDatasetsInputSchema = z.object({
   /** Datasets to create with their parents (`zfs create -p`) when missing. */
   datasets: z.array(DatasetNameSchema).min(1),
+  /**
+   * Set on the datasets this call creates. Backup hosts create each source's subtree with
+   * atime=off, so reading a backup copy does not modify it (which would make the next
+   * incremental receive fail). Not readonly=on: zfs must create mountpoints below it.
+   */
+  properties: z.partialRecord(z.enum(['atime', 'canmount']), z.enum(['on', 'off', 'noauto'])).optional(),
 });
 
 export const DestroySnapshotsInputSchema = z.object({

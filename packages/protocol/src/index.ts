@@ -53,3 +53,4 @@ export type { StreamLink, StreamLinkOptions } from './transport/stream-link.ts';
 export { toFleetErrorFromClient } from './transport/client-error.ts';
 export { RequestFrameSchema, ResponseFrameSchema } from './transport/frame-schemas.ts';
 export type { RequestFrame, ResponseFrame } from './transport/frame-schemas.ts';
+export { formatBytes } from './format-bytes.ts';

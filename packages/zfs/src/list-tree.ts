@@ -1,4 +1,4 @@
-import { type DatasetTree, type ZfsCapabilities } from '@zfs-fleet/protocol';
+import type { DatasetName, DatasetTree, ZfsCapabilities } from '@zfs-fleet/protocol';
 import { zfsFailure, type ZfsExec } from './exec.ts';
 import { parseTree, RESUME_TOKEN_PROPERTY, TREE_PROPERTIES } from './parse-tree.ts';
 
@@ -14,15 +14,15 @@ const MISSING = /^cannot open '([^']+)': dataset does not exist$/;
  * per run must not grow with the number of datasets. Roots that do not exist are reported,
  * not thrown: "not there yet" is a normal answer for a peer that never received anything.
  */
-export async function listTree(zfs: ZfsExec, roots: readonly string[], capabilities: Pick<ZfsCapabilities, 'resumableReceive'>): Promise<{ tree: DatasetTree; missingRoots: string[] }> {
+export async function listTree(zfs: ZfsExec, roots: readonly string[], capabilities: Pick<ZfsCapabilities, 'resumableReceive'>): Promise<{ tree: DatasetTree; missingRoots: DatasetName[] }> {
   if (roots.length === 0) return { tree: { datasets: [] }, missingRoots: [] };
   const argv = listTreeArgs(roots, capabilities);
   const result = await zfs.run(argv, { allowFailure: true });
-  const missingRoots: string[] = [];
+  const missingRoots: DatasetName[] = [];
   const otherErrors: string[] = [];
   for (const line of result.stderr.split('\n').map((l) => l.trim()).filter(Boolean)) {
     const match = MISSING.exec(line);
-    if (match?.[1] && roots.includes(match[1])) missingRoots.push(match[1]);
+    if (match?.[1] && roots.includes(match[1])) missingRoots.push(match[1] as DatasetName);
     else otherErrors.push(line);
   }
   if (result.exitCode !== 0 && (otherErrors.length > 0 || missingRoots.length === 0)) {

@@ -92,13 +92,17 @@ export function cleanUpPeer(peer: string, dataset: string): void {
 
 /** Writes `bytes` of random data into a file of a dataset (by its mountpoint). */
 export async function writeRandomFile(host: string, dataset: string, file: string, bytes: number): Promise<void> {
-  await lab().exec(host, ['sh', '-c', `head -c ${bytes} /dev/urandom > "$(zfs get -H -o value mountpoint ${dataset})/${file}"`]);
+  await lab().exec(host, ['sh', '-c', 'head -c "$3" /dev/urandom > "$(zfs get -H -o value mountpoint "$1")/$2"', 'sh', dataset, file, String(bytes)]);
 }
 
-/** sha256 of a file in a dataset (by its mountpoint). */
+/**
+ * sha256 of a file in a dataset. Backup copies are received unmounted (`recv -u`), so this
+ * mounts one first; the peer's subtree has atime=off, so reading does not modify it.
+ */
 export async function hashFile(host: string, dataset: string, file: string): Promise<string> {
-  const out = await lab().exec(host, ['sh', '-c', `sha256sum "$(zfs get -H -o value mountpoint ${dataset})/${file}"`]);
-  return out.split(/\s+/)[0]!;
+  const script = 'if [ "$(zfs get -H -o value mounted "$1")" != yes ]; then zfs mount "$1"; fi; sha256sum "$(zfs get -H -o value mountpoint "$1")/$2"';
+  const { stdout } = await lab().exec(host, ['sh', '-c', script, 'sh', dataset, file]);
+  return stdout.split(/\s+/)[0]!;
 }
 
 /** Snapshot name → guid of a dataset, from `zfs get -Hp` (exact guids). */

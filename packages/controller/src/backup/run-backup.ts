@@ -220,11 +220,7 @@ async function executePlan(context: ExecuteContext): Promise<void> {
   const sendable = plan.steps.filter((step): step is Extract<ReplicationStep, { kind: 'full' | 'incremental' }> => step.kind === 'full' || step.kind === 'incremental');
   try {
     if (sendable.length > 0) {
-      const rootDestination = destinationOf(receiveRoot, unit.host, plan.root);
-      const parent = parentOf(rootDestination);
-      if (parent && !peerTree.datasets.some((dataset) => dataset.name === parent)) {
-        await peer.agent.ensureDatasets.mutate({ datasets: [parent] });
-      }
+      await ensureDestinationParents(peer, peerTree, receiveRoot, unit.host, plan.root);
       for (const step of sendable) {
         if (step.kind === 'full' && step.replace && step.replace.snapshotsToDestroy.length > 0) {
           await peer.agent.destroySnapshots.mutate({
@@ -250,6 +246,18 @@ async function executePlan(context: ExecuteContext): Promise<void> {
     unit.error = fleetError.toShape();
     context.logger.error({ err: unit.error }, 'backup unit failed');
   }
+}
+
+/**
+ * Creates what the stream's root needs above it on the peer (`mkdir -p`): the source host's
+ * subtree (atime=off, inherited by what it receives), then the dataset's own missing parents.
+ */
+async function ensureDestinationParents(peer: AgentSession, peerTree: DatasetTree, receiveRoot: DatasetName, host: string, root: DatasetName): Promise<void> {
+  const exists = (name: string) => peerTree.datasets.some((dataset) => dataset.name === name);
+  const hostRoot = joinDataset(receiveRoot, host);
+  if (!exists(hostRoot)) await peer.agent.ensureDatasets.mutate({ datasets: [hostRoot], properties: { atime: 'off' } });
+  const parent = parentOf(destinationOf(receiveRoot, host, root));
+  if (parent && parent !== hostRoot && !exists(parent)) await peer.agent.ensureDatasets.mutate({ datasets: [parent] });
 }
 
 function replicate(context: ExecuteContext, transfers: Transfer[]): Promise<void> {
