@@ -16,8 +16,16 @@ await build({
   // ssh2's optional native helpers: it falls back to pure JS without them.
   external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
   banner: {
-    // Bundled CommonJS dependencies (ssh2, pino) still call require().
-    js: "#!/usr/bin/env node\nimport { createRequire as __fleetCreateRequire } from 'node:module'; const require = __fleetCreateRequire(import.meta.url);",
+    // Bundled CommonJS dependencies (ssh2, pino) still call require() and read __dirname.
+    js: [
+      '#!/usr/bin/env node',
+      "import { createRequire as __fleetCreateRequire } from 'node:module';",
+      "import { dirname as __fleetDirname } from 'node:path';",
+      "import { fileURLToPath as __fleetFileURLToPath } from 'node:url';",
+      'const require = __fleetCreateRequire(import.meta.url);',
+      'const __filename = __fleetFileURLToPath(import.meta.url);',
+      'const __dirname = __fleetDirname(__filename);',
+    ].join('\n'),
   },
   logLevel: 'warning',
 });

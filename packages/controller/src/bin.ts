@@ -25,16 +25,17 @@ exit codes: 0 all good, 1 some unit failed or was blocked, 2 config or usage err
 const EXIT = { ok: 0, unitFailed: 1, usage: 2, internal: 70 } as const;
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+  // Options may come before or after the command: `fleet --config X backup --all` works too.
+  const { values, positionals: words } = parseFlags(argv);
+  const [command, ...positionals] = words;
+  if (command === undefined || command === 'help' || values.help) {
     process.stdout.write(`${USAGE}\n`);
-    return command === undefined ? EXIT.usage : EXIT.ok;
+    return command === undefined && !values.help ? EXIT.usage : EXIT.ok;
   }
-  if (command === 'version' || command === '--version') {
+  if (command === 'version' || values.version) {
     process.stdout.write(`${FLEET_VERSION}\n`);
     return EXIT.ok;
   }
-  const { values, positionals } = parseFlags(rest);
   const logger = createControllerLogger({ level: values['log-level'] ?? 'warn', format: values['log-format'] === 'pretty' ? 'pretty' : 'json' });
   const json = values.json === true;
 
@@ -76,6 +77,8 @@ function parseFlags(args: string[]) {
       allowPositionals: true,
       options: {
         config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
         all: { type: 'boolean' },
         json: { type: 'boolean' },
         'dry-run': { type: 'boolean' },
