@@ -44,7 +44,9 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm ci refuses lockfiles that omit other platforms' optional packages (turbo's), which
+  # this npm writes; install honours the lockfile's versions all the same.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 say "building"
