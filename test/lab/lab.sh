@@ -9,6 +9,7 @@
 #   lab.sh exec DIR NAME CMD...     run CMD on a host (stdin passes through)
 #   lab.sh status DIR               daemons and pools per host
 #   lab.sh seed-demo DIR            fill POOL/Media on every source host with some data
+#   lab.sh check-clean DIR          fail if a namespace, mount or daemon of the lab is left
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -281,6 +282,20 @@ cmd_status() {
   done
 }
 
+# Fails if anything of a lab in DIR outlived its teardown: namespace, mount, daemon.
+cmd_check_clean() {
+  local dir=$1 left=()
+  mkdir -p "$dir" && dir=$(cd "$dir" && pwd) && rmdir "$dir" 2>/dev/null || true
+  ip netns list 2>/dev/null | grep -q '^fleet-' && left+=("network namespaces: $(ip netns list | grep '^fleet-' | cut -d' ' -f1 | tr '\n' ' ')")
+  grep -q " $dir/" /proc/mounts && left+=("mounts: $(grep " $dir/" /proc/mounts | cut -d' ' -f2 | tr '\n' ' ')")
+  local pids; pids=$(pgrep -f "$dir/hosts/" || true)
+  [ -n "$pids" ] && left+=("processes: $pids")
+  if [ ${#left[@]} -gt 0 ]; then
+    printf 'lab: left behind by %s:\n' "$dir" >&2; printf '  %s\n' "${left[@]}" >&2; exit 1
+  fi
+  say "nothing of $dir is left"
+}
+
 cmd_seed_demo() {
   local dir=$1 name pool
   for name in $(host_names "$dir"); do
@@ -307,5 +322,6 @@ case $command in
   exec) cmd_exec "$@" ;;
   status) cmd_status "$@" ;;
   seed-demo) cmd_seed_demo "$@" ;;
+  check-clean) cmd_check_clean "$@" ;;
   *) die "unknown command '$command'" ;;
 esac

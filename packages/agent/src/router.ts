@@ -32,7 +32,7 @@ export const agentRouter = t.router({
         details: { agentVersion: FLEET_VERSION, controllerVersion: input.controllerVersion },
       });
     }
-    return { agentVersion: FLEET_VERSION, nodeVersion: process.version, hostname: os.hostname(), zfs: await ctx.capabilities() };
+    return { agentVersion: FLEET_VERSION, nodeVersion: process.version, hostname: os.hostname(), zfs: await ctx.capabilities(), tools: await ctx.tools() };
   }),
 
   listTree: t.procedure.input(ListTreeInputSchema).query(async ({ ctx, input }): Promise<ListTreeOutput> => {
@@ -89,6 +89,8 @@ export const agentRouter = t.router({
         wire: input.wire,
         source,
         destination: input.peerZfs,
+        sourceTools: await ctx.tools(),
+        peerTools: input.peerTools,
         ...(signal ? { signal } : {}),
         onBytes: (total) => { bytes = total; },
       });

@@ -8,8 +8,9 @@ export function shellQuote(word: string): string {
 /**
  * argv for the system `ssh` that carries a stream from this host to a peer. BatchMode
  * never prompts; StrictHostKeyChecking refuses a peer whose key this host does not know.
+ * `remote` is the pipeline to run there, e.g. `[['zstd', '-d'], ['zfs', 'recv', ...]]`.
  */
-export function buildPeerSshArgs(peer: PeerEndpoint, wire: WireConfig, remote: readonly string[]): string[] {
+export function buildPeerSshArgs(peer: PeerEndpoint, wire: WireConfig, remote: readonly (readonly string[])[]): string[] {
   return [
     '-o', 'BatchMode=yes',
     '-o', 'StrictHostKeyChecking=yes',
@@ -21,6 +22,7 @@ export function buildPeerSshArgs(peer: PeerEndpoint, wire: WireConfig, remote: r
     '-l', peer.user,
     peer.address,
     '--',
-    remote.map(shellQuote).join(' '),
+    // The remote command is a pipeline of plain words: each word quoted, stages joined by `|`.
+    remote.map((stage) => stage.map(shellQuote).join(' ')).join(' | '),
   ];
 }

@@ -1,10 +1,12 @@
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import type pino from 'pino';
-import { FleetError, type PeerEndpoint, type Transfer, type WireConfig, type ZfsCapabilities } from '@zfs-fleet/protocol';
+import { FleetError, type PeerEndpoint, type Transfer, type WireConfig, type WireTools, type ZfsCapabilities } from '@zfs-fleet/protocol';
 import { buildRecvArgs, buildSendArgs, classifyZfsError, type ZfsExec } from '@zfs-fleet/zfs';
 import { buildPeerSshArgs } from './ssh-command.ts';
+import { planWire } from './wire.ts';
 
 export interface StreamTransferOptions {
   zfs: ZfsExec;
@@ -13,6 +15,8 @@ export interface StreamTransferOptions {
   wire: WireConfig;
   source: ZfsCapabilities;
   destination: ZfsCapabilities;
+  sourceTools: WireTools;
+  peerTools: WireTools;
   signal?: AbortSignal;
   /** Called as bytes flow; cheap, called often. */
   onBytes?: (totalBytes: number) => void;
@@ -29,6 +33,7 @@ export function buildTransferCommands(transfer: Transfer, source: ZfsCapabilitie
     // Large blocks and embedded data only travel when the receiver understands them too.
     largeBlocks: source.largeBlocks && destination.largeBlocks,
     embedded: source.embeddedData && destination.embeddedData,
+    compressed: source.compressedSend && destination.compressedSend,
   });
   const recv = buildRecvArgs({
     target: transfer.receiveInto,
@@ -41,14 +46,39 @@ export function buildTransferCommands(transfer: Transfer, source: ZfsCapabilitie
 }
 
 /**
- * Streams `zfs send` from this host into `zfs recv` on the peer over the system ssh. The
- * bytes pass through one counting Transform (for progress) and never through the controller.
+ * Counts the bytes for progress and, with a limit, paces them: a token bucket refilled at
+ * `bytesPerSecond`, so a link shared with users is not saturated.
  */
-export async function streamTransfer(transfer: Transfer, options: StreamTransferOptions): Promise<{ bytes: number; durationMs: number }> {
+function createMeter(onBytes: (total: number) => void, bytesPerSecond?: number): Transform & { bytes(): number } {
+  let total = 0;
+  const startedAt = performance.now();
+  const meter = new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _encoding, callback) {
+      total += chunk.length;
+      onBytes(total);
+      if (!bytesPerSecond) return callback(null, chunk);
+      const dueAt = startedAt + (total / bytesPerSecond) * 1000;
+      const wait = dueAt - performance.now();
+      if (wait <= 1) return callback(null, chunk);
+      void sleep(wait).then(() => callback(null, chunk));
+    },
+  });
+  return Object.assign(meter, { bytes: () => total });
+}
+
+/**
+ * Streams `zfs send` from this host into `zfs recv` on the peer over the system ssh, through
+ * optional compression and buffering stages. The bytes pass through one counting Transform
+ * here and never through the controller.
+ */
+export async function streamTransfer(transfer: Transfer, options: StreamTransferOptions): Promise<{ bytes: number; durationMs: number; compression: string }> {
   const { send: sendArgv, recv: recvArgv } = buildTransferCommands(transfer, options.source, options.destination);
-  const sshArgv = buildPeerSshArgs(options.peer, options.wire, ['zfs', ...recvArgv]);
+  const wire = planWire(options.wire, options.sourceTools, options.peerTools);
+  const sshArgv = buildPeerSshArgs(options.peer, options.wire, [...wire.remote, ['zfs', ...recvArgv]]);
   const log = options.logger.child({ dataset: transfer.dataset, peer: options.peer.name });
-  log.debug({ send: sendArgv, ssh: sshArgv }, 'starting transfer');
+  for (const note of wire.notes) log.warn(note);
+  log.debug({ send: sendArgv, stages: wire.local, ssh: sshArgv }, 'starting transfer');
   const startedAt = performance.now();
 
   const controller = new AbortController();
@@ -56,6 +86,9 @@ export async function streamTransfer(transfer: Transfer, options: StreamTransfer
   options.signal?.addEventListener('abort', abort, { once: true });
 
   const send = options.zfs.spawn(sendArgv, { signal: controller.signal });
+  const stages = wire.local.map(([command, ...args]) =>
+    execa(command!, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, cancelSignal: controller.signal, reject: false }),
+  );
   const ssh = execa('ssh', sshArgv, {
     stdin: 'pipe',
     stdout: 'ignore',
@@ -65,22 +98,21 @@ export async function streamTransfer(transfer: Transfer, options: StreamTransfer
     reject: false,
   });
 
-  let bytes = 0;
-  const counter = new Transform({
-    highWaterMark: 1 << 20,
-    transform(chunk: Buffer, _encoding, callback) {
-      bytes += chunk.length;
-      options.onBytes?.(bytes);
-      callback(null, chunk);
+  const meter = createMeter((total) => options.onBytes?.(total), options.wire.bandwidthLimitBytesPerSecond);
+  // Each stage is a pipe segment of its own: node hands chunks on with backpressure.
+  const segments = [
+    pipeline(send.stdout, meter, stages[0]?.stdin ?? ssh.stdin),
+    ...stages.map((stage, index) => pipeline(stage.stdout, stages[index + 1]?.stdin ?? ssh.stdin)),
+  ];
+  // If any end dies, stop the others: a half-open pipe would hang forever.
+  const piping = Promise.all(segments).then(
+    () => undefined,
+    (error: unknown) => {
+      controller.abort();
+      return error;
     },
-  });
-
-  // If either end dies, stop the other: a half-open pipe would hang forever.
-  const piping = pipeline(send.stdout, counter, ssh.stdin).catch((error: unknown) => {
-    controller.abort();
-    return error;
-  });
-  const [sendResult, sshResult, pipeError] = await Promise.all([send.result, ssh, piping]);
+  );
+  const [sendResult, sshResult, stageResults, pipeError] = await Promise.all([send.result, ssh, Promise.all(stages), piping]);
   options.signal?.removeEventListener('abort', abort);
   const durationMs = performance.now() - startedAt;
 
@@ -97,14 +129,18 @@ export async function streamTransfer(transfer: Transfer, options: StreamTransfer
     }
     const { code, hint } = classifyZfsError(stderr, recvArgv);
     throw new FleetError(code === 'ZFS_FAILED' ? 'STREAM_FAILED' : code, `zfs recv on peer "${options.peer.name}" failed for "${transfer.dataset}@${transfer.to}": ${stderr || `exit ${sshResult.exitCode}`}`, {
-      hint,
+      ...(hint ? { hint } : {}),
       details: { peer: options.peer.name, argv: recvArgv, stderr },
     });
   }
   if (sendResult.error) throw sendResult.error;
+  const failedStage = stageResults.find((stage) => stage.exitCode !== 0);
+  if (failedStage) {
+    throw new FleetError('STREAM_FAILED', `${failedStage.command} failed on the source: ${String(failedStage.stderr ?? '').trim() || `exit ${failedStage.exitCode}`}`);
+  }
   if (pipeError) {
     throw new FleetError('STREAM_FAILED', `The stream of "${transfer.dataset}@${transfer.to}" to "${options.peer.name}" broke: ${String(pipeError)}`, { cause: pipeError });
   }
-  log.info({ bytes, durationMs: Math.round(durationMs) }, 'transfer finished');
-  return { bytes, durationMs };
+  log.info({ bytes: meter.bytes(), durationMs: Math.round(durationMs), compression: wire.compression }, 'transfer finished');
+  return { bytes: meter.bytes(), durationMs, compression: wire.compression };
 }

@@ -6,11 +6,17 @@ import { WireConfigSchema } from './config.ts';
 /** Inputs and outputs of the agent's procedures: validated on both ends of the wire. */
 
 export const HelloInputSchema = z.object({ controllerVersion: z.string() });
+
+/** Stream helpers found on the host's PATH: wire compression needs them on both ends. */
+export const WireToolsSchema = z.object({ zstd: z.boolean(), lz4: z.boolean(), mbuffer: z.boolean() });
+export type WireTools = z.infer<typeof WireToolsSchema>;
+
 export const HelloOutputSchema = z.object({
   agentVersion: z.string(),
   nodeVersion: z.string(),
   hostname: z.string(),
   zfs: ZfsCapabilitiesSchema,
+  tools: WireToolsSchema,
 });
 export type HelloOutput = z.infer<typeof HelloOutputSchema>;
 
@@ -71,6 +77,7 @@ export const ReplicateInputSchema = z.object({
   wire: WireConfigSchema,
   /** The peer's zfs, from its hello: flags go on the stream only when both ends support them. */
   peerZfs: ZfsCapabilitiesSchema,
+  peerTools: WireToolsSchema,
 });
 
 export const TransferResultSchema = z.object({

@@ -33,6 +33,7 @@ export {
   EnsureDatasetsInputSchema,
   HelloInputSchema,
   HelloOutputSchema,
+  WireToolsSchema,
   ListTreeInputSchema,
   ListTreeOutputSchema,
   PeerEndpointSchema,
@@ -43,7 +44,7 @@ export {
   TransferSchema,
   ZfsCallsOutputSchema,
 } from './agent-api.ts';
-export type { HelloOutput, ListTreeOutput, PeerEndpoint, ReplicateEvent, Transfer, TransferResult, ZfsCallsOutput } from './agent-api.ts';
+export type { WireTools, HelloOutput, ListTreeOutput, PeerEndpoint, ReplicateEvent, Transfer, TransferResult, ZfsCallsOutput } from './agent-api.ts';
 export { formatFleetErrorShape, initFleetTRPC } from './transport/create-fleet-trpc.ts';
 export type { FleetTRPCErrorShape } from './transport/create-fleet-trpc.ts';
 export { serveStream } from './transport/serve-stream.ts';

@@ -270,6 +270,7 @@ function replicate(context: ExecuteContext, transfers: Transfer[]): Promise<void
         transfers,
         wire: config.wire,
         peerZfs: peer.hello.zfs,
+        peerTools: peer.hello.tools,
       },
       {
         onData: (event: ReplicateEvent) => {

@@ -1,7 +1,7 @@
 import type { SnapshotInfo } from '@zfs-fleet/protocol';
 
 export interface CommonSnapshot {
-  /** The newest source snapshot whose guid the destination also has. */
+  /** The newest source snapshot (by createtxg) whose guid the destination also has. */
   common?: SnapshotInfo;
   /** Names on both sides whose guids differ: same name, other data. Never a base. */
   collisions: string[];

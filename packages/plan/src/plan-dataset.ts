@@ -1,0 +1,91 @@
+import { formatBytes, type DatasetInfo, type DatasetName, type SnapshotInfo } from '@zfs-fleet/protocol';
+import { newestCommonSnapshot } from './newest-common-snapshot.ts';
+import { formatSnapshotNames, sortByCreatetxg, toSnapshotRef } from './snapshot-ref.ts';
+import { blockedStep, withWarnings, type PlanInput, type ReplicationStep, type SnapshotRef } from './steps.ts';
+
+/** Freshly created datasets reference a few tens of KiB; anything near this holds real data. */
+export const DEFAULT_EMPTY_BYTES = 1 << 20;
+
+type Where = { dataset: DatasetName; destination: DatasetName };
+type Options = Pick<PlanInput, 'target' | 'forceFull' | 'force' | 'emptyBytesThreshold'>;
+
+/**
+ * What one dataset needs, ignoring its neighbours in the tree. A step destroys destination
+ * data only when `force` was given, and then lists what it destroys.
+ */
+export function planDataset(source: DatasetInfo, destination: DatasetInfo | undefined, where: Where, options: Options): ReplicationStep {
+  const snapshots = sortByCreatetxg(source.snapshots);
+  if (snapshots.length === 0) {
+    return blockedStep(where, 'SNAPSHOT_NOT_FOUND', `"${source.name}" has no snapshots; take one first.`);
+  }
+  const choice = options.target;
+  const target = choice.kind === 'latest' ? snapshots.at(-1)! : snapshots.find((snapshot) => snapshot.name === choice.name);
+  if (!target) {
+    const name = choice.kind === 'snapshot' ? choice.name : '';
+    return blockedStep(where, 'SNAPSHOT_NOT_FOUND', `"${source.name}@${name}" does not exist on the source host (a dataset created after that snapshot was taken does not have it).`, {
+      snapshot: name,
+    });
+  }
+  const to = toSnapshotRef(target);
+  if (!destination) return { ...where, kind: 'full', recursive: false, to, force: false };
+
+  const warnings = destinationWarnings(destination);
+  const candidates = snapshots.filter((snapshot) => snapshot.createtxg <= target.createtxg);
+  const { common, collisions } = newestCommonSnapshot(candidates, destination.snapshots);
+  warnings.push(...collisions.map((name) => `@${name} exists on both sides with different guids (different data); it is not used as a base.`));
+
+  const base = options.forceFull ? undefined : common;
+  const step = base ? planFromBase(base, to, destination, where, options) : planWithoutBase(to, destination, where, { ...options, hadBase: common !== undefined });
+  return withWarnings(step, warnings);
+}
+
+/** The destination shares `base` with the source. */
+function planFromBase(base: SnapshotInfo, to: SnapshotRef, destination: DatasetInfo, where: Where, options: Options): ReplicationStep {
+  // Newer on the destination's own timeline: its txgs are not comparable to the source's.
+  const baseOnDestination = destination.snapshots.find((snapshot) => snapshot.guid === base.guid)!;
+  const ahead = sortByCreatetxg(destination.snapshots.filter((snapshot) => snapshot.createtxg > baseOnDestination.createtxg)).map(toSnapshotRef);
+
+  if (base.guid === to.guid) {
+    const step: ReplicationStep = { ...where, kind: 'up-to-date', at: to };
+    return withWarnings(step, ahead.length > 0 ? [`"${where.destination}" has snapshots newer than @${to.name}: ${formatSnapshotNames(ahead)}; left alone.`] : []);
+  }
+  if (ahead.length > 0 && !options.force) {
+    return blockedStep(
+      where,
+      'DESTINATION_AHEAD',
+      `"${where.destination}" has snapshots newer than the common base @${base.name}: ${formatSnapshotNames(ahead)}. --force would roll back (destroy) them.`,
+      { base: base.name, snapshots: ahead.map((snapshot) => snapshot.name) },
+    );
+  }
+  // --force also means -F with nothing ahead: it is the remedy for a destination modified since its last snapshot.
+  return { ...where, kind: 'incremental', recursive: false, from: toSnapshotRef(base), to, force: ahead.length > 0 || options.force, rollback: ahead };
+}
+
+/** No usable base: only a full stream will do, and it may have to replace the destination. */
+function planWithoutBase(to: SnapshotRef, destination: DatasetInfo, where: Where, options: Options & { hadBase: boolean }): ReplicationStep {
+  const threshold = options.emptyBytesThreshold ?? DEFAULT_EMPTY_BYTES;
+  if (destination.snapshots.length === 0 && destination.referencedBytes < threshold) {
+    // Nothing there to lose: an empty, freshly created dataset is received over with -F.
+    return { ...where, kind: 'full', recursive: false, to, force: true };
+  }
+  const existing = sortByCreatetxg(destination.snapshots).map(toSnapshotRef);
+  if (options.force) {
+    return { ...where, kind: 'full', recursive: false, to, force: true, replace: { snapshotsToDestroy: existing, referencedBytes: destination.referencedBytes } };
+  }
+  const holds = `${existing.length} snapshot(s) and ${formatBytes(destination.referencedBytes)} of data`;
+  const destroys = existing.length > 0 ? `destroy its snapshots ${formatSnapshotNames(existing)} and replace its data` : 'replace its data';
+  const details = { snapshots: existing.map((snapshot) => snapshot.name), referencedBytes: destination.referencedBytes };
+  if (options.hadBase) {
+    return blockedStep(where, 'DESTINATION_NOT_EMPTY', `--force-full needs to replace "${where.destination}", which holds ${holds}. --force would ${destroys}.`, details);
+  }
+  if (existing.length > 0) {
+    return blockedStep(where, 'NO_COMMON_SNAPSHOT', `"${where.destination}" exists with ${holds}, but shares no snapshot with the source. --force would ${destroys}.`, details);
+  }
+  return blockedStep(where, 'DESTINATION_NOT_EMPTY', `"${where.destination}" exists and holds ${formatBytes(destination.referencedBytes)} of data but no snapshots. --force would ${destroys}.`, details);
+}
+
+function destinationWarnings(destination: DatasetInfo): string[] {
+  return destination.resumeToken
+    ? [`"${destination.name}" holds a partially received stream; a new receive fails until it is resumed or aborted (zfs receive -A).`]
+    : [];
+}

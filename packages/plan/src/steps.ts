@@ -1,0 +1,94 @@
+import type { DatasetName, DatasetTree, FleetErrorCode, SnapshotName } from '@zfs-fleet/protocol';
+
+/** A snapshot as a step names it: the guid is what zfs matches, the name is for people. */
+export interface SnapshotRef {
+  name: SnapshotName;
+  guid: string;
+  createtxg: number;
+}
+
+export type TargetChoice = { kind: 'latest' } | { kind: 'snapshot'; name: SnapshotName };
+
+export interface PlanInput {
+  /** The source host's tree: the entry's dataset and, if recursive, its descendants. */
+  source: DatasetTree;
+  /** The peer's tree below where this source's datasets land (may be empty). */
+  destination: DatasetTree;
+  /** The backup entry's dataset. */
+  root: DatasetName;
+  recursive: boolean;
+  /** See {@link isExcluded}. */
+  exclude: readonly string[];
+  /** Where a source dataset lands on the peer. */
+  destinationOf(dataset: DatasetName): DatasetName;
+  target: TargetChoice;
+  /** Send full streams even where an incremental base exists (destination guards still apply). */
+  forceFull: boolean;
+  /** Allow the destructive steps the plan lists: rollbacks, replacing a destination. */
+  force: boolean;
+  /** Let `-R` streams received with `-F` delete what the source deleted. Off by default. */
+  mirrorDeletions: boolean;
+  /** A destination without snapshots referencing less than this counts as empty. Default 1 MiB. */
+  emptyBytesThreshold?: number;
+}
+
+interface StepCommon {
+  dataset: DatasetName;
+  destination: DatasetName;
+  warnings?: string[];
+}
+
+export interface FullStep extends StepCommon {
+  kind: 'full';
+  /** One `zfs send -R` for the dataset and all its descendants. */
+  recursive: boolean;
+  to: SnapshotRef;
+  /** Receive with `-F`. */
+  force: boolean;
+  /** The destination exists and is replaced: these snapshots are destroyed first. */
+  replace?: { snapshotsToDestroy: SnapshotRef[]; referencedBytes: number };
+}
+
+export interface IncrementalStep extends StepCommon {
+  kind: 'incremental';
+  recursive: boolean;
+  from: SnapshotRef;
+  to: SnapshotRef;
+  /** Receive with `-F`: rolls back `rollback` and any change to the live destination since its last snapshot. */
+  force: boolean;
+  /** Destination snapshots newer than the base that `-F` rolls back (destroys). */
+  rollback: SnapshotRef[];
+}
+
+export interface UpToDateStep extends StepCommon {
+  kind: 'up-to-date';
+  at: SnapshotRef;
+}
+
+export interface BlockedStep extends StepCommon {
+  kind: 'blocked';
+  code: FleetErrorCode;
+  reason: string;
+  details?: Record<string, unknown>;
+}
+
+export type ReplicationStep = FullStep | IncrementalStep | UpToDateStep | BlockedStep;
+
+export interface ReplicationPlan {
+  root: DatasetName;
+  /** Parents before children: a child is received only once its parent exists. */
+  steps: ReplicationStep[];
+}
+
+export function blockedStep(
+  where: { dataset: DatasetName; destination: DatasetName },
+  code: FleetErrorCode,
+  reason: string,
+  details?: Record<string, unknown>,
+): BlockedStep {
+  return { ...where, kind: 'blocked', code, reason, ...(details ? { details } : {}) };
+}
+
+export function withWarnings<T extends ReplicationStep>(step: T, warnings: readonly string[]): T {
+  return warnings.length === 0 ? step : { ...step, warnings: [...(step.warnings ?? []), ...warnings] };
+}
