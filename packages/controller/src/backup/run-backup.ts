@@ -221,12 +221,12 @@ async function executePlan(context: ExecuteContext): Promise<void> {
   try {
     if (sendable.length > 0) {
       await ensureDestinationParents(peer, peerTree, receiveRoot, unit.host, plan.root);
+      // What --force allowed the plan to destroy goes first, snapshot by snapshot, each checked
+      // against the guid the plan saw: `recv -F` alone rolls back only to the newest snapshot.
       for (const step of sendable) {
-        if (step.kind === 'full' && step.replace && step.replace.snapshotsToDestroy.length > 0) {
-          await peer.agent.destroySnapshots.mutate({
-            dataset: step.destination,
-            snapshots: step.replace.snapshotsToDestroy.map((s) => ({ name: s.name, guid: s.guid })),
-          });
+        const doomed = step.kind === 'full' ? (step.replace?.snapshotsToDestroy ?? []) : step.rollback;
+        if (doomed.length > 0) {
+          await peer.agent.destroySnapshots.mutate({ dataset: step.destination, snapshots: doomed.map((s) => ({ name: s.name, guid: s.guid })) });
         }
       }
       const transfers: Transfer[] = sendable.map((step) => ({
