@@ -1,0 +1,35 @@
+import type pino from 'pino';
+import type { FleetConfig } from '@zfs-fleet/protocol';
+
+/** Flags every command may read; parseArgs fills them from the merged option table. */
+export type FlagValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface CommandContext {
+  flags: FlagValues;
+  /** Words after the command name. */
+  args: string[];
+  logger: pino.Logger;
+  json: boolean;
+  /** Whether stdout is a terminal a human watches (and --json was not given). */
+  tty: boolean;
+  out: NodeJS.WriteStream;
+  /** Loads and validates the config (--config, $FLEET_CONFIG, ./fleet.yaml). */
+  config(): Promise<{ config: FleetConfig; path: string }>;
+}
+
+export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
+
+/** One `fleet` subcommand: its usage lines, its flags, and what it does. Returns the exit code. */
+export interface Command {
+  name: string;
+  usage: string[];
+  options: Record<string, OptionSpec>;
+  run(context: CommandContext): Promise<number>;
+}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
+
+export function stringFlag(flags: FlagValues, name: string): string | undefined {
+  const value = flags[name];
+  return typeof value === 'string' ? value : undefined;
+}

@@ -1,0 +1,5 @@
+import type { Command } from '../cli/command.ts';
+import { backupCommand, planCommand } from './backup.ts';
+
+/** Every `fleet` subcommand, in the order `fleet help` lists them. */
+export const COMMANDS: readonly Command[] = [backupCommand, planCommand];
