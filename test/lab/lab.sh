@@ -157,7 +157,7 @@ EOF
     tries=$((tries + 1)); [ $tries -lt 100 ] || die "zfs-fuse on $name did not start"
     sleep 0.1
   done
-  truncate -s 1G "$h/disk"
+  truncate -s "${LAB_POOL_SIZE:-1G}" "$h/disk"
   in_host "$dir" "$name" zpool create -f -m "/mnt/$pool" "$pool" "$h/disk" 2>/dev/null
 
   in_host "$dir" "$name" ssh-keygen -q -t ed25519 -N '' -C "replication@$name" -f /root/.ssh/id_ed25519
