@@ -2,6 +2,7 @@ import os from 'node:os';
 import {
   DestroySnapshotsInputSchema,
   EnsureDatasetsInputSchema,
+  FinishRestoreInputSchema,
   FLEET_VERSION,
   FleetError,
   HelloInputSchema,
@@ -15,7 +16,7 @@ import {
   type ZfsCallsOutput,
 } from '@zfs-fleet/protocol';
 import { initFleetTRPC } from '@zfs-fleet/protocol';
-import { createDatasets, createSnapshots, destroySnapshot, listTree } from '@zfs-fleet/zfs';
+import { createDatasets, createSnapshots, destroySnapshot, listTree, setProperties } from '@zfs-fleet/zfs';
 import type { AgentContext } from './context.ts';
 import { streamTransfer } from './stream-transfer.ts';
 
@@ -54,6 +55,13 @@ export const agentRouter = t.router({
   ensureDatasets: t.procedure.input(EnsureDatasetsInputSchema).mutation(async ({ ctx, input }) => {
     await createDatasets(ctx.zfs, input.datasets, input.properties ? { properties: input.properties } : {});
     return { created: input.datasets };
+  }),
+
+  finishRestore: t.procedure.input(FinishRestoreInputSchema).mutation(async ({ ctx, input }) => {
+    // sets readonly=off locally, so neither a received property nor an inherited one keeps it read-only
+    await setProperties(ctx.zfs, input.dataset, { readonly: 'off' });
+    ctx.logger.info({ dataset: input.dataset }, 'restored dataset left read-write');
+    return { dataset: input.dataset };
   }),
 
   destroySnapshots: t.procedure.input(DestroySnapshotsInputSchema).mutation(async ({ ctx, input }) => {

@@ -37,9 +37,9 @@ export function buildTransferCommands(transfer: Transfer, source: ZfsCapabilitie
   });
   const recv = buildRecvArgs({
     target: transfer.receiveInto,
-    discardPool: true,
+    discardPool: transfer.exact !== true,
     force: transfer.force,
-    noMount: destination.receiveNoMount,
+    noMount: destination.receiveNoMount && transfer.mount !== true,
     resumable: false,
   });
   return { send, recv };

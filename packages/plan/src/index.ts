@@ -6,3 +6,5 @@ export { isExcluded } from './is-excluded.ts';
 export { describeStep } from './describe-step.ts';
 export { summarizePlan } from './summarize-plan.ts';
 export type { PlanSummary } from './summarize-plan.ts';
+export { selectDatasets } from './select-datasets.ts';
+export type { Selection } from './select-datasets.ts';

@@ -7,7 +7,7 @@ import { blockedStep, withWarnings, type PlanInput, type ReplicationStep, type S
 export const DEFAULT_EMPTY_BYTES = 1 << 20;
 
 type Where = { dataset: DatasetName; destination: DatasetName };
-type Options = Pick<PlanInput, 'target' | 'forceFull' | 'force' | 'emptyBytesThreshold'>;
+type Options = Pick<PlanInput, 'target' | 'forceFull' | 'force' | 'emptyBytesThreshold' | 'base'>;
 
 /**
  * What one dataset needs, ignoring its neighbours in the tree. A step destroys destination
@@ -34,7 +34,19 @@ export function planDataset(source: DatasetInfo, destination: DatasetInfo | unde
   const { common, collisions } = newestCommonSnapshot(candidates, destination.snapshots);
   warnings.push(...collisions.map((name) => `@${name} exists on both sides with different guids (different data); it is not used as a base.`));
 
-  const base = options.forceFull ? undefined : common;
+  let base = options.forceFull ? undefined : common;
+  if (options.base !== undefined && !options.forceFull) {
+    const chosen = candidates.find((snapshot) => snapshot.name === options.base);
+    if (!chosen || !destination.snapshots.some((snapshot) => snapshot.guid === chosen.guid)) {
+      return withWarnings(
+        blockedStep(where, 'BASE_MISSING', `@${options.base} is not a snapshot both "${source.name}" and "${where.destination}" hold (matched by guid) up to @${target.name}; it cannot be the base.`, {
+          base: options.base,
+        }),
+        warnings,
+      );
+    }
+    base = chosen;
+  }
   const step = base ? planFromBase(base, to, destination, where, options) : planWithoutBase(to, destination, where, { ...options, hadBase: common !== undefined });
   return withWarnings(step, warnings);
 }

@@ -31,6 +31,20 @@ const singleDatasetCases: Case[] = [
     expected: { kind: 'incremental', from: { name: 's2' }, to: { name: 's3' }, force: false, rollback: [] },
   },
   {
+    title: 'a chosen base (restore --start) replaces the newest common one',
+    source: { 'tank/a': ['s1', 's2', 's3'] },
+    peer: { 'tank/a': ['s1', 's2'] },
+    input: { base: 's1' as never, force: true },
+    expected: { kind: 'incremental', from: { name: 's1' }, to: { name: 's3' }, rollback: [{ name: 's2' }] },
+  },
+  {
+    title: 'a chosen base that is not on both sides blocks',
+    source: { 'tank/a': ['s1', 's2', 's3'] },
+    peer: { 'tank/a': ['s2'] },
+    input: { base: 's1' as never },
+    expected: { kind: 'blocked', code: 'BASE_MISSING', details: { base: 's1' } },
+  },
+  {
     title: 'a peer holding the target is up to date',
     source: { 'tank/a': ['s1', 's2'] },
     peer: { 'tank/a': ['s1', 's2'] },

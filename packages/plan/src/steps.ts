@@ -30,6 +30,8 @@ export interface PlanInput {
   mirrorDeletions: boolean;
   /** A destination without snapshots referencing less than this counts as empty. Default 1 MiB. */
   emptyBytesThreshold?: number;
+  /** Use this snapshot as the incremental base instead of the newest common one (`restore --start`). */
+  base?: SnapshotName;
 }
 
 interface StepCommon {

@@ -43,6 +43,11 @@ export const EnsureDatasetsInputSchema = z.object({
   properties: z.partialRecord(z.enum(['atime', 'canmount']), z.enum(['on', 'off', 'noauto'])).optional(),
 });
 
+export const FinishRestoreInputSchema = z.object({
+  /** The restored root: left read-write whatever the backup side had set. */
+  dataset: DatasetNameSchema,
+});
+
 export const DestroySnapshotsInputSchema = z.object({
   dataset: DatasetNameSchema,
   snapshots: z.array(z.object({ name: SnapshotNameSchema, guid: z.string() })).min(1),
@@ -66,10 +71,14 @@ export const TransferSchema = z.object({
   recursive: z.boolean(),
   /** `zfs recv -d` target: the stream's dataset lands at `<receiveInto>/<dataset without pool>`. */
   receiveInto: DatasetNameSchema,
+  /** Receive as exactly `receiveInto` (no `-d`): restores land under a name of the user's choosing. */
+  exact: z.boolean().default(false),
+  /** Mount what is received. Backups stay unmounted (`-u`); restores are meant to be used. */
+  mount: z.boolean().default(false),
   /** `zfs recv -F`: only when the plan proved it destroys nothing the user did not allow. */
   force: z.boolean(),
 });
-export type Transfer = z.infer<typeof TransferSchema>;
+export type Transfer = z.input<typeof TransferSchema>;
 
 export const ReplicateInputSchema = z.object({
   peer: PeerEndpointSchema,

@@ -33,6 +33,7 @@ export {
   EnsureDatasetsInputSchema,
   HelloInputSchema,
   HelloOutputSchema,
+  FinishRestoreInputSchema,
   WireToolsSchema,
   ListTreeInputSchema,
   ListTreeOutputSchema,

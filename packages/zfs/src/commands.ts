@@ -83,3 +83,10 @@ export function buildRecvArgs(options: RecvOptions): string[] {
   if (options.resumable) flags.push('-s');
   return ['recv', ...flags, parseDatasetName(options.target)];
 }
+
+/** Sets properties on one dataset (one call). Only names from a fixed list reach here. */
+export async function setProperties(zfs: ZfsExec, dataset: string, properties: Record<string, string>): Promise<void> {
+  const assignments = Object.entries(properties).map(([key, value]) => `${key}=${value}`);
+  if (assignments.length === 0) return;
+  await zfs.run(['set', ...assignments, parseDatasetName(dataset)]);
+}

@@ -3,6 +3,6 @@ export type { ZfsExec, ZfsExecOptions, ZfsRunOptions, ZfsRunResult, ZfsStream } 
 export { classifyZfsError } from './classify-error.ts';
 export { parseTree, TREE_PROPERTIES } from './parse-tree.ts';
 export { listTree, listTreeArgs } from './list-tree.ts';
-export { buildRecvArgs, buildSendArgs, createDatasets, createSnapshots, destroySnapshot } from './commands.ts';
+export { buildRecvArgs, buildSendArgs, createDatasets, createSnapshots, destroySnapshot, setProperties } from './commands.ts';
 export type { RecvOptions, SendOptions, SnapshotRequest } from './commands.ts';
 export { capabilitiesFromVersion, probeCapabilities } from './capabilities.ts';

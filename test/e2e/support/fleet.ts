@@ -25,8 +25,8 @@ export interface FleetRun {
 }
 
 /** Runs the built `fleet` CLI as a user would, with no TTY. */
-export async function runFleet(configPath: string, args: string[]): Promise<FleetRun> {
-  const result = await execa('node', [FLEET_BIN, '--config', configPath, ...args], { reject: false, env: { FLEET_CONFIG: '' }, timeout: 110_000 });
+export async function runFleet(configPath: string, args: string[], env: Record<string, string> = {}): Promise<FleetRun> {
+  const result = await execa('node', [FLEET_BIN, '--config', configPath, ...args], { reject: false, env: { FLEET_CONFIG: '', ...env }, timeout: 110_000 });
   let json: unknown;
   if (args.includes('--json')) {
     try {
@@ -79,14 +79,14 @@ export async function createDatasets(host: string, datasets: string[]): Promise<
   for (const dataset of datasets) await theLab.zfs(host, ['create', '-p', dataset]);
   const root = datasets[0]!;
   onTestFinished(async () => {
-    await theLab.zfs(host, ['destroy', '-r', root]).catch(() => undefined);
+    await destroyTree(host, root);
   });
 }
 
 /** Destroys, when the test ends, everything a test received under a peer's receive root. */
 export function cleanUpPeer(peer: string, dataset: string): void {
   onTestFinished(async () => {
-    await lab().zfs(peer, ['destroy', '-r', dataset]).catch(() => undefined);
+    await destroyTree(peer, dataset);
   });
 }
 
@@ -114,4 +114,18 @@ export async function snapshotGuids(host: string, dataset: string): Promise<Map<
     if (name?.startsWith(`${dataset}@`) && value) guids.set(name.slice(dataset.length + 1), value);
   }
   return guids;
+}
+
+/**
+ * Destroys a dataset and everything below it, if it exists. zfs-fuse reports "dataset is busy"
+ * for a moment after a dataset was unmounted or written; that passes, so retry it.
+ */
+export async function destroyTree(host: string, dataset: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const result = await lab().exec(host, ['zfs', 'destroy', '-r', dataset], { reject: false });
+    if (result.exitCode === 0 || /does not exist/.test(result.stderr)) return;
+    if (!/busy/.test(result.stderr)) throw new Error(`${host}: zfs destroy -r ${dataset}: ${result.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${host}: ${dataset} stayed busy`);
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -41,6 +41,10 @@ export interface Lab {
 /** Brings up hosts given as `name:ip:pool`, in `dir` (default `.lab/e2e` in the repository). */
 export async function labUp(options: { hosts: string[]; dir?: string }): Promise<Lab> {
   const dir = path.resolve(options.dir ?? path.join(REPO, '.lab/e2e'));
+  if (isRunning(dir)) {
+    throw new Error(`A lab is already running in ${dir} (another test run?). Stop it with: bash test/lab/lab.sh down ${dir}`);
+  }
+  // Whatever a crashed run left behind goes first.
   await labDown(dir);
   await execa('bash', [LAB_SCRIPT, 'up', dir, ...options.hosts], { stdio: ['ignore', 'inherit', 'inherit'] });
   return openLab(dir);
@@ -81,4 +85,22 @@ export function openLab(dir: string): Lab {
       };
     },
   };
+}
+
+/** Whether any daemon of a lab in `dir` is still alive. */
+function isRunning(dir: string): boolean {
+  const hostsDir = path.join(dir, 'hosts');
+  if (!existsSync(hostsDir)) return false;
+  return readdirSync(hostsDir).some((host) =>
+    ['zfs-fuse.pid', 'sshd.pid'].some((file) => {
+      const pidFile = path.join(hostsDir, host, file);
+      if (!existsSync(pidFile)) return false;
+      try {
+        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 0);
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+  );
 }

@@ -4,21 +4,21 @@ import {
   joinDataset,
   parentOf,
   poolOf,
-  toFleetError,
   type BackupEntry,
   type DatasetName,
   type DatasetTree,
   type FleetConfig,
   type ReplicateEvent,
   type SnapshotName,
-  type Transfer,
 } from '@zfs-fleet/protocol';
-import { planReplication, type ReplicationPlan, type ReplicationStep } from '@zfs-fleet/plan';
+import { planReplication, type ReplicationPlan } from '@zfs-fleet/plan';
 import { toFleetErrorFromClient } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import { SessionPool } from '../agent/session-pool.ts';
 import { createLimiter } from './create-limiter.ts';
-import { unitStatus, isUnitSuccessful, type HostReport, type RunReport, type StepReport, type UnitReport } from './run-report.ts';
+import { executePlan, sendableSteps } from './execute-plan.ts';
+import { reportStep } from './report-step.ts';
+import { unitStatus, isUnitSuccessful, type HostReport, type RunReport, type UnitReport } from './run-report.ts';
 import { createSnapshotName } from './snapshot-name.ts';
 
 export interface BackupOptions {
@@ -126,7 +126,7 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
               }
               await limitTransfers(() =>
                 limitHost(host)(() =>
-                  limitHost(peer)(() => executePlan({ unit, plan, source, peer: peerSession, peerTree, receiveRoot, config, options, logger: log.child({ peer, dataset: entry.dataset }) })),
+                  limitHost(peer)(() => executeUnit({ unit, plan, source, peer: peerSession, peerTree, receiveRoot, config, options, logger: log.child({ peer, dataset: entry.dataset }) })),
                 ),
               );
             }
@@ -188,20 +188,6 @@ function withPendingSnapshot(tree: DatasetTree, entries: readonly BackupEntry[],
   };
 }
 
-function reportStep(step: ReplicationStep): StepReport {
-  const base = { dataset: step.dataset, destination: step.destination, ...(step.warnings?.length ? { warnings: step.warnings } : {}) };
-  switch (step.kind) {
-    case 'full':
-      return { ...base, action: 'full', recursive: step.recursive, to: step.to.name, ...(step.replace ? { destroys: step.replace.snapshotsToDestroy.map((s) => s.name) } : {}) };
-    case 'incremental':
-      return { ...base, action: 'incremental', recursive: step.recursive, from: step.from.name, to: step.to.name, ...(step.rollback.length ? { destroys: step.rollback.map((s) => s.name) } : {}) };
-    case 'up-to-date':
-      return { ...base, action: 'up-to-date', to: step.at.name };
-    case 'blocked':
-      return { ...base, action: 'blocked', code: step.code, reason: step.reason };
-  }
-}
-
 interface ExecuteContext {
   unit: UnitReport;
   plan: ReplicationPlan;
@@ -214,30 +200,21 @@ interface ExecuteContext {
   logger: pino.Logger;
 }
 
-/** Runs one unit's plan: parents on the peer, guarded destroys, then one stream pipeline on the source. */
-async function executePlan(context: ExecuteContext): Promise<void> {
-  const { unit, plan, peer, peerTree, receiveRoot } = context;
-  const sendable = plan.steps.filter((step): step is Extract<ReplicationStep, { kind: 'full' | 'incremental' }> => step.kind === 'full' || step.kind === 'incremental');
+/** Runs one unit's plan: parents on the peer, then the plan's destroys and streams. */
+async function executeUnit(context: ExecuteContext): Promise<void> {
+  const { unit, plan, source, peer, peerTree, receiveRoot } = context;
   try {
-    if (sendable.length > 0) {
+    if (sendableSteps(plan.steps).length > 0) {
       await ensureDestinationParents(peer, peerTree, receiveRoot, unit.host, plan.root);
-      // What --force allowed the plan to destroy goes first, snapshot by snapshot, each checked
-      // against the guid the plan saw: `recv -F` alone rolls back only to the newest snapshot.
-      for (const step of sendable) {
-        const doomed = step.kind === 'full' ? (step.replace?.snapshotsToDestroy ?? []) : step.rollback;
-        if (doomed.length > 0) {
-          await peer.agent.destroySnapshots.mutate({ dataset: step.destination, snapshots: doomed.map((s) => ({ name: s.name, guid: s.guid })) });
-        }
-      }
-      const transfers: Transfer[] = sendable.map((step) => ({
-        dataset: step.dataset,
-        to: step.to.name,
-        ...(step.kind === 'incremental' ? { from: step.from.name } : {}),
-        recursive: step.recursive,
-        receiveInto: joinDataset(receiveRoot, unit.host, poolOf(step.dataset)),
-        force: step.force,
-      }));
-      await replicate(context, transfers);
+      await executePlan({
+        steps: plan.steps,
+        reports: unit.steps,
+        sender: source,
+        receiver: peer,
+        wire: context.config.wire,
+        receiveOf: (step) => ({ receiveInto: joinDataset(receiveRoot, unit.host, poolOf(step.dataset)) }),
+        onEvent: (event) => context.options.onProgress?.({ host: unit.host, peer: unit.peer, dataset: unit.dataset, event }),
+      });
     }
     unit.status = unitStatus(unit.steps, true);
   } catch (error) {
@@ -258,35 +235,4 @@ async function ensureDestinationParents(peer: AgentSession, peerTree: DatasetTre
   if (!exists(hostRoot)) await peer.agent.ensureDatasets.mutate({ datasets: [hostRoot], properties: { atime: 'off' } });
   const parent = parentOf(destinationOf(receiveRoot, host, root));
   if (parent && parent !== hostRoot && !exists(parent)) await peer.agent.ensureDatasets.mutate({ datasets: [parent] });
-}
-
-function replicate(context: ExecuteContext, transfers: Transfer[]): Promise<void> {
-  const { unit, source, peer, config, options } = context;
-  const stepsByDataset = new Map(unit.steps.map((step) => [step.dataset, step]));
-  return new Promise<void>((resolve, reject) => {
-    const subscription = source.agent.replicate.subscribe(
-      {
-        peer: { name: peer.host, address: peer.address, port: peer.port, user: peer.user },
-        transfers,
-        wire: config.wire,
-        peerZfs: peer.hello.zfs,
-        peerTools: peer.hello.tools,
-      },
-      {
-        onData: (event: ReplicateEvent) => {
-          options.onProgress?.({ host: unit.host, peer: unit.peer, dataset: unit.dataset, event });
-          if (event.type === 'transferred') {
-            const step = stepsByDataset.get(event.result.dataset);
-            if (step) Object.assign(step, { bytes: event.result.bytes, durationMs: Math.round(event.result.durationMs) });
-          }
-          if (event.type === 'done') {
-            subscription.unsubscribe();
-            resolve();
-          }
-        },
-        onError: (error: unknown) => reject(error),
-        onComplete: () => resolve(),
-      },
-    );
-  });
 }

@@ -1,5 +1,7 @@
 import type { Command } from '../cli/command.ts';
 import { backupCommand, planCommand } from './backup.ts';
+import { restoreCommand } from './restore.ts';
+import { verifyCommand } from './verify.ts';
 
 /** Every `fleet` subcommand, in the order `fleet help` lists them. */
-export const COMMANDS: readonly Command[] = [backupCommand, planCommand];
+export const COMMANDS: readonly Command[] = [backupCommand, planCommand, restoreCommand, verifyCommand];

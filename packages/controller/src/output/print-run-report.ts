@@ -7,7 +7,7 @@ function paint(text: string, status: keyof typeof COLOURS, colour: boolean): str
   return colour ? `\x1b[${COLOURS[status]}m${text}\x1b[0m` : text;
 }
 
-function describeAction(step: StepReport): string {
+export function describeAction(step: StepReport): string {
   const recursive = step.recursive ? ' -R' : '';
   switch (step.action) {
     case 'full':

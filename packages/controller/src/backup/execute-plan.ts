@@ -1,0 +1,80 @@
+import type { ReplicationStep } from '@zfs-fleet/plan';
+import type { ReplicateEvent, Transfer, WireConfig } from '@zfs-fleet/protocol';
+import type { AgentSession } from '../agent/connect-agent.ts';
+import type { StepReport } from './run-report.ts';
+
+type SendableStep = Extract<ReplicationStep, { kind: 'full' | 'incremental' }>;
+
+export interface ExecutePlanInput {
+  steps: readonly ReplicationStep[];
+  /** The report's steps, by dataset: bytes and durations are filled in as transfers finish. */
+  reports: readonly StepReport[];
+  /** Sends: its agent runs `zfs send | ssh destination zfs recv`. */
+  sender: AgentSession;
+  /** Receives: its agent destroys what the plan allowed before the stream arrives. */
+  receiver: AgentSession;
+  wire: WireConfig;
+  /** Where and how a step's stream is received. */
+  receiveOf(step: SendableStep): Pick<Transfer, 'receiveInto' | 'exact' | 'mount'>;
+  onEvent?(event: ReplicateEvent): void;
+}
+
+export function sendableSteps(steps: readonly ReplicationStep[]): SendableStep[] {
+  return steps.filter((step): step is SendableStep => step.kind === 'full' || step.kind === 'incremental');
+}
+
+/**
+ * Carries out the sending steps of a plan: first the destroys `--force` allowed (each checked
+ * against the guid the plan saw, because `recv -F` alone rolls back only to the newest
+ * snapshot), then one stream per step, host to host. Throws the first failure.
+ */
+export async function executePlan(input: ExecutePlanInput): Promise<void> {
+  const sendable = sendableSteps(input.steps);
+  if (sendable.length === 0) return;
+  for (const step of sendable) {
+    const doomed = step.kind === 'full' ? (step.replace?.snapshotsToDestroy ?? []) : step.rollback;
+    if (doomed.length > 0) {
+      await input.receiver.agent.destroySnapshots.mutate({ dataset: step.destination, snapshots: doomed.map((s) => ({ name: s.name, guid: s.guid })) });
+    }
+  }
+  const transfers: Transfer[] = sendable.map((step) => ({
+    dataset: step.dataset,
+    to: step.to.name,
+    ...(step.kind === 'incremental' ? { from: step.from.name } : {}),
+    recursive: step.recursive,
+    force: step.force,
+    ...input.receiveOf(step),
+  }));
+  await streamTransfers(input, transfers);
+}
+
+function streamTransfers(input: ExecutePlanInput, transfers: Transfer[]): Promise<void> {
+  const { sender, receiver } = input;
+  const reports = new Map(input.reports.map((step) => [step.dataset, step]));
+  return new Promise<void>((resolve, reject) => {
+    const subscription = sender.agent.replicate.subscribe(
+      {
+        peer: { name: receiver.host, address: receiver.address, port: receiver.port, user: receiver.user },
+        transfers,
+        wire: input.wire,
+        peerZfs: receiver.hello.zfs,
+        peerTools: receiver.hello.tools,
+      },
+      {
+        onData: (event: ReplicateEvent) => {
+          input.onEvent?.(event);
+          if (event.type === 'transferred') {
+            const report = reports.get(event.result.dataset);
+            if (report) Object.assign(report, { bytes: event.result.bytes, durationMs: Math.round(event.result.durationMs) });
+          }
+          if (event.type === 'done') {
+            subscription.unsubscribe();
+            resolve();
+          }
+        },
+        onError: (error: unknown) => reject(error),
+        onComplete: () => resolve(),
+      },
+    );
+  });
+}
