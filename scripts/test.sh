@@ -7,4 +7,4 @@ PATH="$(cat .tools/path)"
 npx turbo run typecheck --output-logs=errors-only
 npx vitest run --project unit
 npx vitest run --project e2e
-bash test/lab/lab.sh check-clean .lab/e2e
+bash test/lab/lab.sh check-clean .lab/e2e src1 src2 backup1 backup2

@@ -1,11 +1,15 @@
 import { FLEET_VERSION } from '@zfs-fleet/protocol';
 import { createAgentLogger } from './logger.ts';
+import { parseReceiveRequest, Refusal, runReceive } from './restricted-recv.ts';
 import { serveAgent } from './serve.ts';
 
 const USAGE = `fleet-agent ${FLEET_VERSION}: the zfs-fleet agent. The controller starts it over SSH.
 
 usage:
   fleet-agent serve --stdio   serve the agent protocol on stdin/stdout (logs on stderr)
+  fleet-agent recv --root DATASET [--allow-rollback]
+                              the forced command of a source host's replication key: runs the
+                              receive in $SSH_ORIGINAL_COMMAND if it stays inside DATASET
   fleet-agent version         print the version`;
 
 async function main(argv: string[]): Promise<number> {
@@ -22,8 +26,26 @@ async function main(argv: string[]): Promise<number> {
     await serveAgent({ input: process.stdin, output: process.stdout, logger });
     return 0;
   }
+  if (command === 'recv') return restrictedReceive(rest);
   process.stderr.write(`${USAGE}\n`);
   return 2;
+}
+
+async function restrictedReceive(args: string[]): Promise<number> {
+  const rootIndex = args.indexOf('--root');
+  const root = rootIndex >= 0 ? args[rootIndex + 1] : undefined;
+  if (!root) {
+    process.stderr.write('fleet-agent recv: --root DATASET is required\n');
+    return 2;
+  }
+  try {
+    const request = parseReceiveRequest(process.env.SSH_ORIGINAL_COMMAND ?? '', { root, allowRollback: args.includes('--allow-rollback') });
+    return await runReceive(request);
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    process.stderr.write(`fleet-agent: ${error.message}\n`);
+    return 1;
+  }
 }
 
 main(process.argv.slice(2)).then(

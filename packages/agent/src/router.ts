@@ -2,6 +2,8 @@ import os from 'node:os';
 import {
   DestroySnapshotsInputSchema,
   EnsureDatasetsInputSchema,
+  AuthorizeKeyInputSchema,
+  TrustHostKeysInputSchema,
   FinishRestoreInputSchema,
   FLEET_VERSION,
   FleetError,
@@ -18,6 +20,7 @@ import {
 import { initFleetTRPC } from '@zfs-fleet/protocol';
 import { createDatasets, createSnapshots, destroySnapshot, listTree, setProperties } from '@zfs-fleet/zfs';
 import type { AgentContext } from './context.ts';
+import { authorizeKey, ensureReplicationKey, trustHostKeys } from './replication-keys.ts';
 import { streamTransfer } from './stream-transfer.ts';
 
 const t = initFleetTRPC<AgentContext>();
@@ -62,6 +65,23 @@ export const agentRouter = t.router({
     await setProperties(ctx.zfs, input.dataset, { readonly: 'off' });
     ctx.logger.info({ dataset: input.dataset }, 'restored dataset left read-write');
     return { dataset: input.dataset };
+  }),
+
+  replicationKey: t.procedure.mutation(async ({ ctx }) => {
+    const publicKey = await ensureReplicationKey(`zfs-fleet:${os.hostname()}`);
+    ctx.logger.info('replication key ready');
+    return { publicKey };
+  }),
+
+  authorizeKey: t.procedure.input(AuthorizeKeyInputSchema).mutation(async ({ ctx, input }) => {
+    const line = await authorizeKey(input);
+    ctx.logger.info({ tag: input.tag, forcedCommand: input.forcedCommand }, 'replication key authorized');
+    return { line };
+  }),
+
+  trustHostKeys: t.procedure.input(TrustHostKeysInputSchema).mutation(async ({ input }) => {
+    await trustHostKeys(input.entries);
+    return { trusted: input.entries.length };
   }),
 
   destroySnapshots: t.procedure.input(DestroySnapshotsInputSchema).mutation(async ({ ctx, input }) => {

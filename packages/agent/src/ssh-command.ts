@@ -10,8 +10,11 @@ export function shellQuote(word: string): string {
  * never prompts; StrictHostKeyChecking refuses a peer whose key this host does not know.
  * `remote` is the pipeline to run there, e.g. `[['zstd', '-d'], ['zfs', 'recv', ...]]`.
  */
-export function buildPeerSshArgs(peer: PeerEndpoint, wire: WireConfig, remote: readonly (readonly string[])[]): string[] {
+export function buildPeerSshArgs(peer: PeerEndpoint, wire: WireConfig, remote: readonly (readonly string[])[], identity: { identityFile?: string; knownHostsFiles?: string[] } = {}): string[] {
   return [
+    // The replication key from `fleet keys setup` is offered first; the user's own keys after it.
+    ...(identity.identityFile ? ['-i', identity.identityFile] : []),
+    ...(identity.knownHostsFiles?.length ? ['-o', `UserKnownHostsFile=${identity.knownHostsFiles.join(' ')}`] : []),
     '-o', 'BatchMode=yes',
     '-o', 'StrictHostKeyChecking=yes',
     '-o', 'ConnectTimeout=15',

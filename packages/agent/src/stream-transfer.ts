@@ -1,3 +1,5 @@
+import { access } from 'node:fs/promises';
+import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +9,7 @@ import { FleetError, type PeerEndpoint, type Transfer, type WireConfig, type Wir
 import { buildRecvArgs, buildSendArgs, classifyZfsError, type ZfsExec } from '@zfs-fleet/zfs';
 import { buildPeerSshArgs } from './ssh-command.ts';
 import { planWire } from './wire.ts';
+import { replicationPaths } from './replication-keys.ts';
 
 export interface StreamTransferOptions {
   zfs: ZfsExec;
@@ -75,7 +78,7 @@ function createMeter(onBytes: (total: number) => void, bytesPerSecond?: number):
 export async function streamTransfer(transfer: Transfer, options: StreamTransferOptions): Promise<{ bytes: number; durationMs: number; compression: string }> {
   const { send: sendArgv, recv: recvArgv } = buildTransferCommands(transfer, options.source, options.destination);
   const wire = planWire(options.wire, options.sourceTools, options.peerTools);
-  const sshArgv = buildPeerSshArgs(options.peer, options.wire, [...wire.remote, ['zfs', ...recvArgv]]);
+  const sshArgv = buildPeerSshArgs(options.peer, options.wire, [...wire.remote, ['zfs', ...recvArgv]], await replicationIdentity());
   const log = options.logger.child({ dataset: transfer.dataset, peer: options.peer.name });
   for (const note of wire.notes) log.warn(note);
   log.debug({ send: sendArgv, stages: wire.local, ssh: sshArgv }, 'starting transfer');
@@ -127,6 +130,12 @@ export async function streamTransfer(transfer: Transfer, options: StreamTransfer
         details: { peer: options.peer.name, stderr },
       });
     }
+    if (stderr.includes('fleet-agent: refused')) {
+      throw new FleetError('PERMISSION_DENIED', `Peer "${options.peer.name}" refused the receive of "${transfer.dataset}@${transfer.to}" under this host's replication key: ${stderr.replace(/^fleet-agent: /, '')}`, {
+        hint: transfer.force ? 'This step needs zfs recv -F: allow it with `fleet keys setup --allow-rollback`, or run it without --force.' : 'Run `fleet keys setup` again for this host.',
+        details: { peer: options.peer.name, stderr },
+      });
+    }
     const { code, hint } = classifyZfsError(stderr, recvArgv);
     throw new FleetError(code === 'ZFS_FAILED' ? 'STREAM_FAILED' : code, `zfs recv on peer "${options.peer.name}" failed for "${transfer.dataset}@${transfer.to}": ${stderr || `exit ${sshResult.exitCode}`}`, {
       ...(hint ? { hint } : {}),
@@ -143,4 +152,14 @@ export async function streamTransfer(transfer: Transfer, options: StreamTransfer
   }
   log.info({ bytes: meter.bytes(), durationMs: Math.round(durationMs), compression: wire.compression }, 'transfer finished');
   return { bytes: meter.bytes(), durationMs, compression: wire.compression };
+}
+
+/** Uses the key and peer host keys of `fleet keys setup` when this host has them. */
+async function replicationIdentity(): Promise<{ identityFile?: string; knownHostsFiles?: string[] }> {
+  const paths = replicationPaths();
+  const [hasKey, hasKnownHosts] = await Promise.all([access(paths.identity).then(() => true, () => false), access(paths.knownHosts).then(() => true, () => false)]);
+  return {
+    ...(hasKey ? { identityFile: paths.identity } : {}),
+    ...(hasKnownHosts ? { knownHostsFiles: [path.join(paths.ssh, 'known_hosts'), paths.knownHosts] } : {}),
+  };
 }

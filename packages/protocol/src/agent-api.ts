@@ -48,6 +48,19 @@ export const FinishRestoreInputSchema = z.object({
   dataset: DatasetNameSchema,
 });
 
+/** `fleet keys setup`: the source's key, as a peer authorizes it for receives into one subtree. */
+export const AuthorizeKeyInputSchema = z.object({
+  /** Marks the line as ours for this source, e.g. `zfs-fleet:src1`; an earlier line with it is replaced. */
+  tag: z.string().regex(/^zfs-fleet:[A-Za-z0-9_.-]+$/),
+  publicKey: z.string().max(1000),
+  /** The peer agent's restricted receive, e.g. `fleet-agent recv --root backup/fleet/src1`. */
+  forcedCommand: z.string().regex(/^[A-Za-z0-9@%+=:,./_ -]+$/),
+});
+
+export const TrustHostKeysInputSchema = z.object({
+  entries: z.array(z.object({ name: z.string().regex(/^(\[[A-Za-z0-9.:-]+\]:[0-9]+|[A-Za-z0-9.:-]+)$/), keyType: z.string().regex(/^[a-z0-9@.-]+$/), keyBase64: z.string().regex(/^[A-Za-z0-9+/=]+$/) })),
+});
+
 export const DestroySnapshotsInputSchema = z.object({
   dataset: DatasetNameSchema,
   snapshots: z.array(z.object({ name: SnapshotNameSchema, guid: z.string() })).min(1),

@@ -33,6 +33,8 @@ export {
   EnsureDatasetsInputSchema,
   HelloInputSchema,
   HelloOutputSchema,
+  AuthorizeKeyInputSchema,
+  TrustHostKeysInputSchema,
   FinishRestoreInputSchema,
   WireToolsSchema,
   ListTreeInputSchema,

@@ -118,14 +118,17 @@ export async function snapshotGuids(host: string, dataset: string): Promise<Map<
 
 /**
  * Destroys a dataset and everything below it, if it exists. zfs-fuse reports "dataset is busy"
- * for a moment after a dataset was unmounted or written; that passes, so retry it.
+ * for a while after datasets were mounted or written (longer for big trees); that passes, so
+ * retry. A cleanup that still cannot destroy warns rather than failing the test it follows.
  */
 export async function destroyTree(host: string, dataset: string): Promise<void> {
-  for (let attempt = 0; attempt < 20; attempt += 1) {
+  let stderr = '';
+  for (let attempt = 0; attempt < 60; attempt += 1) {
     const result = await lab().exec(host, ['zfs', 'destroy', '-r', dataset], { reject: false });
     if (result.exitCode === 0 || /does not exist/.test(result.stderr)) return;
-    if (!/busy/.test(result.stderr)) throw new Error(`${host}: zfs destroy -r ${dataset}: ${result.stderr}`);
+    stderr = result.stderr;
+    if (!/busy/.test(stderr)) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`${host}: ${dataset} stayed busy`);
+  console.warn(`cleanup: ${host}: zfs destroy -r ${dataset} failed: ${stderr.trim()}`);
 }

@@ -1,7 +1,8 @@
 import type { Command } from '../cli/command.ts';
 import { backupCommand, planCommand } from './backup.ts';
+import { keysCommand } from './keys.ts';
 import { restoreCommand } from './restore.ts';
 import { verifyCommand } from './verify.ts';
 
 /** Every `fleet` subcommand, in the order `fleet help` lists them. */
-export const COMMANDS: readonly Command[] = [backupCommand, planCommand, restoreCommand, verifyCommand];
+export const COMMANDS: readonly Command[] = [backupCommand, planCommand, restoreCommand, verifyCommand, keysCommand];
