@@ -18,7 +18,7 @@ import {
   type ZfsCallsOutput,
 } from '@zfs-fleet/protocol';
 import { initFleetTRPC } from '@zfs-fleet/protocol';
-import { createDatasets, createSnapshots, destroySnapshot, listTree, setProperties } from '@zfs-fleet/zfs';
+import { createDatasets, createSnapshots, destroySnapshot, listTree, moveHold, setProperties } from '@zfs-fleet/zfs';
 import type { AgentContext } from './context.ts';
 import { authorizeKey, ensureReplicationKey, trustHostKeys } from './replication-keys.ts';
 import { streamTransfer } from './stream-transfer.ts';
@@ -105,7 +105,7 @@ export const agentRouter = t.router({
     const source = await ctx.capabilities();
     const results: TransferResult[] = [];
     for (const [index, transfer] of input.transfers.entries()) {
-      const kind = transfer.from ? 'incremental' : 'full';
+      const kind = transfer.resumeToken ? 'resume' : transfer.from ? 'incremental' : 'full';
       yield { type: 'start', index, dataset: transfer.dataset, kind };
       let bytes = 0;
       let lastBytes = 0;
@@ -133,7 +133,13 @@ export const agentRouter = t.router({
         lastAt = now;
       }
       const outcome = await running;
-      const result: TransferResult = { dataset: transfer.dataset, kind, ...(transfer.from ? { from: transfer.from } : {}), to: transfer.to, bytes: outcome.bytes, durationMs: outcome.durationMs };
+      if (source.holds && transfer.to) {
+        // Keeps the new base safe from everyone's `zfs destroy` (ours never targets it).
+        await moveHold(ctx.zfs, { dataset: transfer.dataset, ...(transfer.from ? { from: transfer.from } : {}), to: transfer.to, peer: input.peer.name, recursive: transfer.recursive }).catch((error: unknown) =>
+          ctx.logger.warn({ err: error, dataset: transfer.dataset }, 'could not move the hold on the incremental base'),
+        );
+      }
+      const result: TransferResult = { dataset: transfer.dataset, kind, ...(transfer.from ? { from: transfer.from } : {}), ...(transfer.to ? { to: transfer.to } : {}), bytes: outcome.bytes, durationMs: outcome.durationMs };
       results.push(result);
       yield { type: 'transferred', index, result };
     }

@@ -27,9 +27,16 @@ export interface StreamTransferOptions {
 
 /** The argv pair of one transfer: `zfs send ...` here, `zfs recv ...` on the peer. */
 export function buildTransferCommands(transfer: Transfer, source: ZfsCapabilities, destination: ZfsCapabilities): { send: string[]; recv: string[] } {
-  const snapshot = `${transfer.dataset}@${transfer.to}`;
+  if (transfer.raw && !(source.rawSend && destination.rawSend)) {
+    throw new FleetError('ENCRYPTION_UNSUPPORTED', `"${transfer.dataset}" is encrypted and the ${source.rawSend ? 'peer' : 'source'}'s zfs cannot send or receive raw streams; refusing to send its data decrypted.`, {
+      hint: 'Upgrade zfs on both ends to OpenZFS 0.8 or newer.',
+    });
+  }
+  const snapshot = `${transfer.dataset}@${transfer.to ?? ''}`;
   const send = buildSendArgs({
     snapshot,
+    ...(transfer.resumeToken ? { resumeToken: transfer.resumeToken } : {}),
+    raw: transfer.raw === true,
     ...(transfer.from ? { from: `${transfer.dataset}@${transfer.from}` } : {}),
     intermediates: true,
     replicate: transfer.recursive,
@@ -43,7 +50,8 @@ export function buildTransferCommands(transfer: Transfer, source: ZfsCapabilitie
     discardPool: transfer.exact !== true,
     force: transfer.force,
     noMount: destination.receiveNoMount && transfer.mount !== true,
-    resumable: false,
+    // Where the peer can keep a partial stream, a broken connection costs only what is unsent.
+    resumable: destination.resumableReceive,
   });
   return { send, recv };
 }
@@ -120,7 +128,7 @@ export async function streamTransfer(transfer: Transfer, options: StreamTransfer
   const durationMs = performance.now() - startedAt;
 
   if (options.signal?.aborted) {
-    throw new FleetError('CANCELLED', `Transfer of "${transfer.dataset}@${transfer.to}" to "${options.peer.name}" was cancelled.`);
+    throw new FleetError('CANCELLED', `Transfer of "${describeTransfer(transfer)}" to "${options.peer.name}" was cancelled.`);
   }
   if (sshResult.exitCode !== 0) {
     const stderr = String(sshResult.stderr ?? '').trim();
@@ -131,13 +139,13 @@ export async function streamTransfer(transfer: Transfer, options: StreamTransfer
       });
     }
     if (stderr.includes('fleet-agent: refused')) {
-      throw new FleetError('PERMISSION_DENIED', `Peer "${options.peer.name}" refused the receive of "${transfer.dataset}@${transfer.to}" under this host's replication key: ${stderr.replace(/^fleet-agent: /, '')}`, {
+      throw new FleetError('PERMISSION_DENIED', `Peer "${options.peer.name}" refused the receive of "${describeTransfer(transfer)}" under this host's replication key: ${stderr.replace(/^fleet-agent: /, '')}`, {
         hint: transfer.force ? 'This step needs zfs recv -F: allow it with `fleet keys setup --allow-rollback`, or run it without --force.' : 'Run `fleet keys setup` again for this host.',
         details: { peer: options.peer.name, stderr },
       });
     }
     const { code, hint } = classifyZfsError(stderr, recvArgv);
-    throw new FleetError(code === 'ZFS_FAILED' ? 'STREAM_FAILED' : code, `zfs recv on peer "${options.peer.name}" failed for "${transfer.dataset}@${transfer.to}": ${stderr || `exit ${sshResult.exitCode}`}`, {
+    throw new FleetError(code === 'ZFS_FAILED' ? 'STREAM_FAILED' : code, `zfs recv on peer "${options.peer.name}" failed for "${describeTransfer(transfer)}": ${stderr || `exit ${sshResult.exitCode}`}`, {
       ...(hint ? { hint } : {}),
       details: { peer: options.peer.name, argv: recvArgv, stderr },
     });
@@ -148,7 +156,7 @@ export async function streamTransfer(transfer: Transfer, options: StreamTransfer
     throw new FleetError('STREAM_FAILED', `${failedStage.command} failed on the source: ${String(failedStage.stderr ?? '').trim() || `exit ${failedStage.exitCode}`}`);
   }
   if (pipeError) {
-    throw new FleetError('STREAM_FAILED', `The stream of "${transfer.dataset}@${transfer.to}" to "${options.peer.name}" broke: ${String(pipeError)}`, { cause: pipeError });
+    throw new FleetError('STREAM_FAILED', `The stream of "${describeTransfer(transfer)}" to "${options.peer.name}" broke: ${String(pipeError)}`, { cause: pipeError });
   }
   log.info({ bytes: meter.bytes(), durationMs: Math.round(durationMs), compression: wire.compression }, 'transfer finished');
   return { bytes: meter.bytes(), durationMs, compression: wire.compression };
@@ -162,4 +170,8 @@ async function replicationIdentity(): Promise<{ identityFile?: string; knownHost
     ...(hasKey ? { identityFile: paths.identity } : {}),
     ...(hasKnownHosts ? { knownHostsFiles: [path.join(paths.ssh, 'known_hosts'), paths.knownHosts] } : {}),
   };
+}
+
+function describeTransfer(transfer: Transfer): string {
+  return transfer.to ? `${transfer.dataset}@${transfer.to}` : `${transfer.dataset} (resumed stream)`;
 }

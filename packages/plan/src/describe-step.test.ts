@@ -26,6 +26,6 @@ describe('summarizePlan', () => {
       peerTree({ 'tank/a': ['s1'], 'tank/a/same': ['s1'] }),
       { recursive: true },
     );
-    expect(summarizePlan(plan)).toEqual({ full: 1, incremental: 1, upToDate: 1, blocked: 1 });
+    expect(summarizePlan(plan)).toEqual({ full: 1, incremental: 1, upToDate: 1, blocked: 1, resume: 0 });
   });
 });

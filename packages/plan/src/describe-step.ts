@@ -17,5 +17,7 @@ export function describeStep(step: ReplicationStep): string {
       return `up to date at @${step.at.name}`;
     case 'blocked':
       return `blocked (${step.code}): ${step.reason}`;
+    case 'resume':
+      return 'resume the interrupted receive (zfs send -t)';
   }
 }

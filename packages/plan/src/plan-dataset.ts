@@ -29,7 +29,10 @@ export function planDataset(source: DatasetInfo, destination: DatasetInfo | unde
   const to = toSnapshotRef(target);
   if (!destination) return { ...where, kind: 'full', recursive: false, to, force: false };
 
-  const warnings = destinationWarnings(destination);
+  // An interrupted receive comes first: finishing it keeps what was already sent, and a new
+  // receive would fail until it is resumed or aborted. The next run continues from there.
+  if (destination.resumeToken) return { ...where, kind: 'resume', token: destination.resumeToken };
+  const warnings: string[] = [];
   const candidates = snapshots.filter((snapshot) => snapshot.createtxg <= target.createtxg);
   const { common, collisions } = newestCommonSnapshot(candidates, destination.snapshots);
   warnings.push(...collisions.map((name) => `@${name} exists on both sides with different guids (different data); it is not used as a base.`));
@@ -94,10 +97,4 @@ function planWithoutBase(to: SnapshotRef, destination: DatasetInfo, where: Where
     return blockedStep(where, 'NO_COMMON_SNAPSHOT', `"${where.destination}" exists with ${holds}, but shares no snapshot with the source. --force would ${destroys}.`, details);
   }
   return blockedStep(where, 'DESTINATION_NOT_EMPTY', `"${where.destination}" exists and holds ${formatBytes(destination.referencedBytes)} of data but no snapshots. --force would ${destroys}.`, details);
-}
-
-function destinationWarnings(destination: DatasetInfo): string[] {
-  return destination.resumeToken
-    ? [`"${destination.name}" holds a partially received stream; a new receive fails until it is resumed or aborted (zfs receive -A).`]
-    : [];
 }

@@ -45,6 +45,12 @@ const singleDatasetCases: Case[] = [
     expected: { kind: 'blocked', code: 'BASE_MISSING', details: { base: 's1' } },
   },
   {
+    title: 'an interrupted receive on the peer is resumed before anything else',
+    source: { 'tank/a': ['s1', 's2'] },
+    peer: { 'tank/a': { snapshots: ['s1'], resumeToken: '1-abc' } },
+    expected: { kind: 'resume', token: '1-abc' },
+  },
+  {
     title: 'a peer holding the target is up to date',
     source: { 'tank/a': ['s1', 's2'] },
     peer: { 'tank/a': ['s1', 's2'] },
@@ -233,13 +239,6 @@ const singleDatasetCases: Case[] = [
     source: { 'tank/b': ['s1'] },
     peer: {},
     expected: { kind: 'blocked', code: 'DATASET_NOT_FOUND', dataset: 'tank/a' },
-  },
-  {
-    title: 'a partially received stream on the peer is warned about',
-    source: { 'tank/a': ['s1', 's2'] },
-    peer: { 'tank/a': { snapshots: ['s1'], resumeToken: '1-abc' } },
-    expected: { kind: 'incremental' },
-    warnings: [`"${toPeer('tank/a')}" holds a partially received stream; a new receive fails until it is resumed or aborted (zfs receive -A).`],
   },
 ];
 

@@ -74,7 +74,13 @@ export interface BlockedStep extends StepCommon {
   details?: Record<string, unknown>;
 }
 
-export type ReplicationStep = FullStep | IncrementalStep | UpToDateStep | BlockedStep;
+/** The destination holds a partly received stream (OpenZFS `recv -s`): finish it with `send -t`. */
+export interface ResumeStep extends StepCommon {
+  kind: 'resume';
+  token: string;
+}
+
+export type ReplicationStep = FullStep | IncrementalStep | UpToDateStep | BlockedStep | ResumeStep;
 
 export interface ReplicationPlan {
   root: DatasetName;

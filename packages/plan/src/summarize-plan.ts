@@ -5,10 +5,11 @@ export interface PlanSummary {
   incremental: number;
   upToDate: number;
   blocked: number;
+  resume: number;
 }
 
 /** Steps per kind. A collapsed `-R` step counts once, however many datasets it carries. */
 export function summarizePlan(plan: ReplicationPlan): PlanSummary {
   const count = (kind: ReplicationStep['kind']) => plan.steps.filter((step) => step.kind === kind).length;
-  return { full: count('full'), incremental: count('incremental'), upToDate: count('up-to-date'), blocked: count('blocked') };
+  return { full: count('full'), incremental: count('incremental'), upToDate: count('up-to-date'), blocked: count('blocked'), resume: count('resume') };
 }

@@ -78,7 +78,12 @@ export type PeerEndpoint = z.infer<typeof PeerEndpointSchema>;
 /** One `zfs send | ssh peer zfs recv`: what the plan decided, in the agent's terms. */
 export const TransferSchema = z.object({
   dataset: DatasetNameSchema,
-  to: SnapshotNameSchema,
+  /** Target snapshot; absent when resuming, where the token names it. */
+  to: SnapshotNameSchema.optional(),
+  /** OpenZFS: finish an interrupted receive with `zfs send -t TOKEN`. */
+  resumeToken: z.string().regex(/^[0-9a-f-]+$/).optional(),
+  /** The dataset is encrypted: send it raw (`-w`), never decrypted. */
+  raw: z.boolean().default(false),
   /** Incremental base; absent for a full stream. */
   from: SnapshotNameSchema.optional(),
   recursive: z.boolean(),
@@ -104,9 +109,9 @@ export const ReplicateInputSchema = z.object({
 
 export const TransferResultSchema = z.object({
   dataset: DatasetNameSchema,
-  kind: z.enum(['full', 'incremental']),
+  kind: z.enum(['full', 'incremental', 'resume']),
   from: SnapshotNameSchema.optional(),
-  to: SnapshotNameSchema,
+  to: SnapshotNameSchema.optional(),
   bytes: z.number().int().nonnegative(),
   durationMs: z.number().nonnegative(),
 });
@@ -114,7 +119,7 @@ export type TransferResult = z.infer<typeof TransferResultSchema>;
 
 /** Events of the `replicate` subscription, in order; `done` or `failed` ends it. */
 export const ReplicateEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('start'), index: z.number().int(), dataset: DatasetNameSchema, kind: z.enum(['full', 'incremental']) }),
+  z.object({ type: z.literal('start'), index: z.number().int(), dataset: DatasetNameSchema, kind: z.enum(['full', 'incremental', 'resume']) }),
   z.object({ type: z.literal('progress'), index: z.number().int(), bytes: z.number(), bytesPerSecond: z.number() }),
   z.object({ type: z.literal('transferred'), index: z.number().int(), result: TransferResultSchema }),
   z.object({ type: z.literal('done'), results: z.array(TransferResultSchema), zfsCalls: z.number().int() }),

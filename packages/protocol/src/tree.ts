@@ -25,6 +25,8 @@ export const DatasetInfoSchema = z.object({
   snapshots: z.array(SnapshotInfoSchema),
   /** OpenZFS only: a partially received stream that can be resumed with `zfs send -t`. */
   resumeToken: z.string().optional(),
+  /** OpenZFS ≥ 0.8 only: native encryption is on, so the data travels raw or not at all. */
+  encrypted: z.boolean().optional(),
 });
 export type DatasetInfo = z.infer<typeof DatasetInfoSchema>;
 

@@ -12,6 +12,8 @@ const LEGACY: Omit<ZfsCapabilities, 'version' | 'implementation'> = {
   compressedSend: false,
   largeBlocks: false,
   embeddedData: false,
+  // zfs-fuse can hold and release but cannot list holds (`zfs holds` needs a missing helper), so
+  // a stale hold could never be found and released: we place none there.
   holds: false,
   sendEstimate: false,
   // `recv -u` is older than its usage text admits: zfs-fuse accepts it.

@@ -86,3 +86,14 @@ describe('classifyZfsError on recorded stderr', () => {
     expect(classifyZfsError(stderr).code).toBe(code);
   });
 });
+
+describe('holds on the incremental base', () => {
+  it('holds the new base before releasing the old one, recursively for -R transfers', async () => {
+    const { moveHoldArgs } = await import('./holds.ts');
+    expect(moveHoldArgs({ dataset: 'tank/a', from: 's1', to: 's2', peer: 'backup1', recursive: true })).toEqual([
+      ['hold', '-r', 'zfs-fleet:backup1', 'tank/a@s2'],
+      ['release', '-r', 'zfs-fleet:backup1', 'tank/a@s1'],
+    ]);
+    expect(moveHoldArgs({ dataset: 'tank/a', to: 's1', peer: 'backup1', recursive: false })).toEqual([['hold', 'zfs-fleet:backup1', 'tank/a@s1']]);
+  });
+});

@@ -6,3 +6,4 @@ export { listTree, listTreeArgs } from './list-tree.ts';
 export { buildRecvArgs, buildSendArgs, createDatasets, createSnapshots, destroySnapshot, setProperties } from './commands.ts';
 export type { RecvOptions, SendOptions, SnapshotRequest } from './commands.ts';
 export { capabilitiesFromVersion, probeCapabilities } from './capabilities.ts';
+export { holdTag, moveHold, moveHoldArgs } from './holds.ts';

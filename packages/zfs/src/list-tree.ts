@@ -1,9 +1,14 @@
 import type { DatasetName, DatasetTree, ZfsCapabilities } from '@zfs-fleet/protocol';
 import { zfsFailure, type ZfsExec } from './exec.ts';
-import { parseTree, RESUME_TOKEN_PROPERTY, TREE_PROPERTIES } from './parse-tree.ts';
+import { ENCRYPTION_PROPERTY, parseTree, RESUME_TOKEN_PROPERTY, TREE_PROPERTIES } from './parse-tree.ts';
 
-export function listTreeArgs(roots: readonly string[], capabilities: Pick<ZfsCapabilities, 'resumableReceive'>): string[] {
-  const properties = capabilities.resumableReceive ? [...TREE_PROPERTIES, RESUME_TOKEN_PROPERTY] : [...TREE_PROPERTIES];
+export function listTreeArgs(roots: readonly string[], capabilities: Pick<ZfsCapabilities, 'resumableReceive'> & Partial<Pick<ZfsCapabilities, 'rawSend'>>): string[] {
+  // Properties older zfs lacks make the whole call fail, so ask only for what this zfs has.
+  const properties = [
+    ...TREE_PROPERTIES,
+    ...(capabilities.resumableReceive ? [RESUME_TOKEN_PROPERTY] : []),
+    ...(capabilities.rawSend ? [ENCRYPTION_PROPERTY] : []),
+  ];
   return ['get', '-H', '-p', '-r', '-o', 'name,property,value', properties.join(','), ...roots];
 }
 
@@ -14,7 +19,7 @@ const MISSING = /^cannot open '([^']+)': dataset does not exist$/;
  * per run must not grow with the number of datasets. Roots that do not exist are reported,
  * not thrown: "not there yet" is a normal answer for a peer that never received anything.
  */
-export async function listTree(zfs: ZfsExec, roots: readonly string[], capabilities: Pick<ZfsCapabilities, 'resumableReceive'>): Promise<{ tree: DatasetTree; missingRoots: DatasetName[] }> {
+export async function listTree(zfs: ZfsExec, roots: readonly string[], capabilities: Parameters<typeof listTreeArgs>[1]): Promise<{ tree: DatasetTree; missingRoots: DatasetName[] }> {
   if (roots.length === 0) return { tree: { datasets: [] }, missingRoots: [] };
   const argv = listTreeArgs(roots, capabilities);
   const result = await zfs.run(argv, { allowFailure: true });

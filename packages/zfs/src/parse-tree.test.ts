@@ -26,6 +26,7 @@ describe('parseTree', () => {
     expect(data!.resumeToken).toBeUndefined();
     expect(vm).toMatchObject({ name: 'tank/data/vm', type: 'volume', referencedBytes: 8589934592 });
     expect(vm!.resumeToken).toMatch(/^1-e604ea4bf-e0-/);
+    expect([data!.encrypted, vm!.encrypted]).toEqual([true, false]);
   });
 
   it('refuses rounded numbers, as `zfs get` prints them without -p', () => {

@@ -3,6 +3,7 @@ import { FleetError, type DatasetInfo, type DatasetName, type DatasetTree, type 
 /** The properties one `zfs get` call reads for a whole tree (see listTreeArgs). */
 export const TREE_PROPERTIES = ['type', 'guid', 'createtxg', 'creation', 'referenced'] as const;
 export const RESUME_TOKEN_PROPERTY = 'receive_resume_token';
+export const ENCRYPTION_PROPERTY = 'encryption';
 
 type Row = Map<string, string>;
 
@@ -38,6 +39,7 @@ export function parseTree(output: string): DatasetTree {
       }]);
     } else if (type === 'filesystem' || type === 'volume') {
       const token = row.get(RESUME_TOKEN_PROPERTY);
+      const encryption = row.get(ENCRYPTION_PROPERTY);
       datasets.set(name, {
         name: name as DatasetName,
         type,
@@ -45,6 +47,7 @@ export function parseTree(output: string): DatasetTree {
         referencedBytes: integer(row, name, 'referenced'),
         snapshots: [],
         ...(token && token !== '-' ? { resumeToken: token } : {}),
+        ...(encryption !== undefined ? { encrypted: encryption !== 'off' && encryption !== '-' } : {}),
       });
     }
     // Bookmarks and other types are not part of the tree.

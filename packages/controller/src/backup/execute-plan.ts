@@ -3,7 +3,7 @@ import type { ReplicateEvent, Transfer, WireConfig } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import type { StepReport } from './run-report.ts';
 
-type SendableStep = Extract<ReplicationStep, { kind: 'full' | 'incremental' }>;
+type SendableStep = Extract<ReplicationStep, { kind: 'full' | 'incremental' | 'resume' }>;
 
 export interface ExecutePlanInput {
   steps: readonly ReplicationStep[];
@@ -17,10 +17,12 @@ export interface ExecutePlanInput {
   /** Where and how a step's stream is received. */
   receiveOf(step: SendableStep): Pick<Transfer, 'receiveInto' | 'exact' | 'mount'>;
   onEvent?(event: ReplicateEvent): void;
+  /** Encrypted datasets travel raw; the sender's tree knows which are. */
+  isEncrypted?(dataset: string): boolean;
 }
 
 export function sendableSteps(steps: readonly ReplicationStep[]): SendableStep[] {
-  return steps.filter((step): step is SendableStep => step.kind === 'full' || step.kind === 'incremental');
+  return steps.filter((step): step is SendableStep => step.kind === 'full' || step.kind === 'incremental' || step.kind === 'resume');
 }
 
 /**
@@ -32,17 +34,16 @@ export async function executePlan(input: ExecutePlanInput): Promise<void> {
   const sendable = sendableSteps(input.steps);
   if (sendable.length === 0) return;
   for (const step of sendable) {
-    const doomed = step.kind === 'full' ? (step.replace?.snapshotsToDestroy ?? []) : step.rollback;
+    const doomed = step.kind === 'full' ? (step.replace?.snapshotsToDestroy ?? []) : step.kind === 'incremental' ? step.rollback : [];
     if (doomed.length > 0) {
       await input.receiver.agent.destroySnapshots.mutate({ dataset: step.destination, snapshots: doomed.map((s) => ({ name: s.name, guid: s.guid })) });
     }
   }
   const transfers: Transfer[] = sendable.map((step) => ({
     dataset: step.dataset,
-    to: step.to.name,
+    ...(step.kind === 'resume' ? { resumeToken: step.token, recursive: false, force: false } : { to: step.to.name, recursive: step.recursive, force: step.force }),
     ...(step.kind === 'incremental' ? { from: step.from.name } : {}),
-    recursive: step.recursive,
-    force: step.force,
+    raw: input.isEncrypted?.(step.dataset) ?? false,
     ...input.receiveOf(step),
   }));
   await streamTransfers(input, transfers);

@@ -11,6 +11,8 @@ export function reportStep(step: ReplicationStep): StepReport {
       return { ...base, action: 'incremental', recursive: step.recursive, from: step.from.name, to: step.to.name, ...(step.rollback.length ? { destroys: step.rollback.map((s) => s.name) } : {}) };
     case 'up-to-date':
       return { ...base, action: 'up-to-date', to: step.at.name };
+    case 'resume':
+      return { ...base, action: 'resume' };
     case 'blocked':
       return { ...base, action: 'blocked', code: step.code, reason: step.reason };
   }

@@ -126,7 +126,7 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
               }
               await limitTransfers(() =>
                 limitHost(host)(() =>
-                  limitHost(peer)(() => executeUnit({ unit, plan, source, peer: peerSession, peerTree, receiveRoot, config, options, logger: log.child({ peer, dataset: entry.dataset }) })),
+                  limitHost(peer)(() => executeUnit({ unit, plan, source, peer: peerSession, peerTree, sourceTree, receiveRoot, config, options, logger: log.child({ peer, dataset: entry.dataset }) })),
                 ),
               );
             }
@@ -194,6 +194,7 @@ interface ExecuteContext {
   source: AgentSession;
   peer: AgentSession;
   peerTree: DatasetTree;
+  sourceTree: DatasetTree;
   receiveRoot: DatasetName;
   config: FleetConfig;
   options: BackupOptions;
@@ -213,6 +214,7 @@ async function executeUnit(context: ExecuteContext): Promise<void> {
         receiver: peer,
         wire: context.config.wire,
         receiveOf: (step) => ({ receiveInto: joinDataset(receiveRoot, unit.host, poolOf(step.dataset)) }),
+        isEncrypted: (dataset) => context.sourceTree.datasets.some((d) => d.name === dataset && d.encrypted === true),
         onEvent: (event) => context.options.onProgress?.({ host: unit.host, peer: unit.peer, dataset: unit.dataset, event }),
       });
     }

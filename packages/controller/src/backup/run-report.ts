@@ -4,7 +4,7 @@ import type { FleetErrorCode, FleetErrorShape, ZfsCallsOutput } from '@zfs-fleet
 export interface StepReport {
   dataset: string;
   destination: string;
-  action: 'full' | 'incremental' | 'up-to-date' | 'blocked';
+  action: 'full' | 'incremental' | 'up-to-date' | 'blocked' | 'resume';
   recursive?: boolean;
   from?: string;
   to?: string;

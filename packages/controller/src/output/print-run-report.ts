@@ -18,6 +18,8 @@ export function describeAction(step: StepReport): string {
       return `up-to-date @${step.to}`;
     case 'blocked':
       return `blocked (${step.code})`;
+    case 'resume':
+      return 'resume interrupted receive';
   }
 }
 
