@@ -238,3 +238,29 @@ describe('fleet plan', () => {
     expect(await snapshotsEverywhere()).toEqual(before);
   });
 });
+
+test('the wire: zstd on both ends, an mbuffer stage and a bandwidth limit still deliver identical data', async () => {
+  const dataset = `tank/${uniqueName('W')}`;
+  await createDatasets('src1', [dataset]);
+  const copy = `backup/fleet/src1/${dataset}`;
+  cleanUpPeer('backup1', copy);
+  await writeRandomFile('src1', dataset, 'w.bin', 2_000_000);
+  const base = await writeFleetConfig({ src1: [{ dataset, to: ['backup1'] }] });
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const { parse, stringify } = await import('yaml');
+  const config = parse(await readFile(base, 'utf8'));
+  config.wire = { compression: 'zstd', buffer: '16M', bandwidthLimitBytesPerSecond: 1_000_000, cipher: 'aes128-gcm@openssh.com' };
+  await writeFile(base, stringify(config));
+
+  const result = await backup(base, '--log-level', 'info');
+  expect(result.exitCode, result.stderr).toBe(0);
+  // Without a TTY, progress arrives as structured log lines on stderr.
+  const progress = result.stderr.split('\n').filter((line) => line.includes('"msg":"transfer progress"')).map((line) => JSON.parse(line));
+  expect(progress.length).toBeGreaterThan(0);
+  expect(progress[0]).toMatchObject({ host: 'src1', peer: 'backup1', bytes: expect.any(Number), bytesPerSecond: expect.any(Number) });
+  // Paced at 1 MB/s, the 2 MB stream takes at least 2 s (unpaced it takes a fraction of that).
+  const [step] = stepsOf(result);
+  expect(step!.bytes).toBeGreaterThan(2_000_000);
+  expect((step as { durationMs: number }).durationMs).toBeGreaterThan(1_900);
+  expect(await hashFile('backup1', copy, 'w.bin')).toBe(await hashFile('src1', dataset, 'w.bin'));
+});

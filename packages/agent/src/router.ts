@@ -18,10 +18,10 @@ import {
   type ZfsCallsOutput,
 } from '@zfs-fleet/protocol';
 import { initFleetTRPC } from '@zfs-fleet/protocol';
-import { createDatasets, createSnapshots, destroySnapshot, listTree, moveHold, setProperties } from '@zfs-fleet/zfs';
+import { createDatasets, createSnapshots, destroySnapshot, estimateSend, listTree, moveHold, setProperties } from '@zfs-fleet/zfs';
 import type { AgentContext } from './context.ts';
 import { authorizeKey, ensureReplicationKey, trustHostKeys } from './replication-keys.ts';
-import { streamTransfer } from './stream-transfer.ts';
+import { buildTransferCommands, streamTransfer } from './stream-transfer.ts';
 
 const t = initFleetTRPC<AgentContext>();
 
@@ -106,7 +106,8 @@ export const agentRouter = t.router({
     const results: TransferResult[] = [];
     for (const [index, transfer] of input.transfers.entries()) {
       const kind = transfer.resumeToken ? 'resume' : transfer.from ? 'incremental' : 'full';
-      yield { type: 'start', index, dataset: transfer.dataset, kind };
+      const estimatedBytes = source.sendEstimate ? await estimateSend(ctx.zfs, buildTransferCommands(transfer, source, input.peerZfs).send).catch(() => undefined) : undefined;
+      yield { type: 'start', index, dataset: transfer.dataset, kind, ...(estimatedBytes !== undefined ? { estimatedBytes } : {}) };
       let bytes = 0;
       let lastBytes = 0;
       let lastAt = performance.now();

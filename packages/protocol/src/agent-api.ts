@@ -119,7 +119,7 @@ export type TransferResult = z.infer<typeof TransferResultSchema>;
 
 /** Events of the `replicate` subscription, in order; `done` or `failed` ends it. */
 export const ReplicateEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('start'), index: z.number().int(), dataset: DatasetNameSchema, kind: z.enum(['full', 'incremental', 'resume']) }),
+  z.object({ type: z.literal('start'), index: z.number().int(), dataset: DatasetNameSchema, kind: z.enum(['full', 'incremental', 'resume']), estimatedBytes: z.number().int().nonnegative().optional() }),
   z.object({ type: z.literal('progress'), index: z.number().int(), bytes: z.number(), bytesPerSecond: z.number() }),
   z.object({ type: z.literal('transferred'), index: z.number().int(), result: TransferResultSchema }),
   z.object({ type: z.literal('done'), results: z.array(TransferResultSchema), zfsCalls: z.number().int() }),

@@ -97,3 +97,11 @@ describe('holds on the incremental base', () => {
     expect(moveHoldArgs({ dataset: 'tank/a', to: 's1', peer: 'backup1', recursive: false })).toEqual([['hold', 'zfs-fleet:backup1', 'tank/a@s1']]);
   });
 });
+
+describe('send size estimate', () => {
+  it('reads the size line of `zfs send -nP` (OpenZFS 2.x)', async () => {
+    const { parseSendEstimate } = await import('./commands.ts');
+    expect(parseSendEstimate('incremental\tfleet-1\ttank/a@fleet-2\t20971520\nsize\t20971520\n')).toBe(20971520);
+    expect(parseSendEstimate('usage: send [-RDp] ...')).toBeUndefined();
+  });
+});

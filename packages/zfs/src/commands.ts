@@ -90,3 +90,17 @@ export async function setProperties(zfs: ZfsExec, dataset: string, properties: R
   if (assignments.length === 0) return;
   await zfs.run(['set', ...assignments, parseDatasetName(dataset)]);
 }
+
+/** `zfs send -nP ...` (OpenZFS): the stream's size without sending it, from the `size` line. */
+export function parseSendEstimate(output: string): number | undefined {
+  const line = output.split('\n').reverse().find((candidate) => candidate.startsWith('size\t'));
+  const value = line ? Number(line.split('\t')[1]) : Number.NaN;
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** Asks zfs how big a send will be; undefined when it cannot say (then progress shows no ETA). */
+export async function estimateSend(zfs: ZfsExec, sendArgs: readonly string[]): Promise<number | undefined> {
+  const [verb, ...rest] = sendArgs;
+  const result = await zfs.run([verb ?? 'send', '-n', '-P', ...rest], { allowFailure: true });
+  return result.exitCode === 0 ? parseSendEstimate(`${result.stdout}\n${result.stderr}`) : undefined;
+}

@@ -12,13 +12,13 @@ export interface ProgressReporter {
  * at most one per transfer every `logEveryMs`.
  */
 export function createProgressReporter(options: { tty: boolean; stream: NodeJS.WriteStream; logger: pino.Logger; logEveryMs?: number }): ProgressReporter {
-  const active = new Map<string, { label: string; bytes: number; rate: number }>();
+  const active = new Map<string, TransferLine>();
   const lastLogged = new Map<string, number>();
   let drawn = 0;
 
   const draw = () => {
     if (drawn > 0) options.stream.write(`\x1b[${drawn}A\x1b[J`);
-    const lines = [...active.values()].map((t) => `  ${t.label}  ${formatBytes(t.bytes)}  ${formatBytes(t.rate)}/s`);
+    const lines = [...active.values()].map(formatProgressLine);
     if (lines.length > 0) options.stream.write(`${lines.join('\n')}\n`);
     drawn = lines.length;
   };
@@ -27,7 +27,9 @@ export function createProgressReporter(options: { tty: boolean; stream: NodeJS.W
     onProgress({ host, peer, event }) {
       if (event.type === 'done') return;
       const key = `${host} ${peer} ${event.index}`;
-      if (event.type === 'start') active.set(key, { label: `${host} ${event.dataset} → ${peer} (${event.kind})`, bytes: 0, rate: 0 });
+      if (event.type === 'start') {
+        active.set(key, { label: `${host} ${event.dataset} → ${peer} (${event.kind})`, bytes: 0, rate: 0, ...(event.estimatedBytes ? { estimatedBytes: event.estimatedBytes } : {}) });
+      }
       const transfer = active.get(key);
       if (!transfer) return;
       if (event.type === 'progress') {
@@ -37,7 +39,11 @@ export function createProgressReporter(options: { tty: boolean; stream: NodeJS.W
           const now = Date.now();
           if (now - (lastLogged.get(key) ?? 0) >= (options.logEveryMs ?? 5000)) {
             lastLogged.set(key, now);
-            options.logger.info({ host, peer, dataset: transfer.label, bytes: event.bytes, bytesPerSecond: Math.round(event.bytesPerSecond) }, 'transfer progress');
+            const eta = etaSeconds(transfer);
+            options.logger.info(
+              { host, peer, transfer: transfer.label, bytes: event.bytes, bytesPerSecond: Math.round(event.bytesPerSecond), ...(transfer.estimatedBytes ? { estimatedBytes: transfer.estimatedBytes } : {}), ...(eta !== undefined ? { etaSeconds: eta } : {}) },
+              'transfer progress',
+            );
           }
         }
       }
@@ -49,4 +55,28 @@ export function createProgressReporter(options: { tty: boolean; stream: NodeJS.W
       drawn = 0;
     },
   };
+}
+
+interface TransferLine {
+  label: string;
+  bytes: number;
+  rate: number;
+  /** From `zfs send -nP` where the source's zfs can estimate; then a bar and an ETA show. */
+  estimatedBytes?: number;
+}
+
+function etaSeconds(line: TransferLine): number | undefined {
+  if (!line.estimatedBytes || line.rate <= 0) return undefined;
+  return Math.max(0, Math.round((line.estimatedBytes - line.bytes) / line.rate));
+}
+
+/** `  src1 tank/a → backup1 (full)  [#####-----]  52%  12.0 MB  40.0 MB/s  ETA 0:03` */
+export function formatProgressLine(line: TransferLine): string {
+  const moved = `${formatBytes(line.bytes)}  ${formatBytes(line.rate)}/s`;
+  const eta = etaSeconds(line);
+  if (!line.estimatedBytes || eta === undefined) return `  ${line.label}  ${moved}`;
+  const fraction = Math.min(1, line.bytes / line.estimatedBytes);
+  const filled = Math.round(fraction * 20);
+  const bar = `[${'#'.repeat(filled)}${'-'.repeat(20 - filled)}]`;
+  return `  ${line.label}  ${bar} ${String(Math.round(fraction * 100)).padStart(3)}%  ${moved}  ETA ${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, '0')}`;
 }
