@@ -28,7 +28,7 @@ const isWritable = async (host: string, dataset: string) =>
 describe('fleet restore', () => {
   test('brings a destroyed dataset back to its latest snapshot, byte-identical and writable', async () => {
     const { dataset, config, snapshots, hashes } = await backedUp(2);
-    await lab().zfs('src1', ['destroy', '-r', dataset]);
+    await destroyTree('src1', dataset, { mustSucceed: true });
 
     const result = await runFleet(config, ['restore', 'src1', dataset, '--json']);
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
@@ -89,7 +89,7 @@ describe('fleet restore', () => {
 
   test('--dry-run prints the plan and changes nothing', async () => {
     const { dataset, config } = await backedUp(1);
-    await lab().zfs('src1', ['destroy', '-r', dataset]);
+    await destroyTree('src1', dataset, { mustSucceed: true });
     const result = await runFleet(config, ['restore', 'src1', dataset, '--dry-run']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/PLAN\s+\S+\s+full/);
@@ -118,7 +118,7 @@ describe('fleet verify', () => {
     expect(mismatch.stdout).toMatch(/MISMATCH\s+src1/);
     expect(mismatch.stdout).toContain(`@${snapshots[2]} on backup1 has guid`);
 
-    await lab().zfs('backup1', ['destroy', '-r', copy]);
+    await destroyTree('backup1', copy, { mustSucceed: true });
     const missingDataset = await runFleet(config, ['verify', 'src1', '--json']);
     expect(missingDataset.json.rows[0]).toMatchObject({ status: 'MISSING', details: [`dataset "${copy}" is missing on backup1.`] });
     void dataset;

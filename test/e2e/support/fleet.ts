@@ -121,7 +121,7 @@ export async function snapshotGuids(host: string, dataset: string): Promise<Map<
  * for a while after datasets were mounted or written (longer for big trees); that passes, so
  * retry. A cleanup that still cannot destroy warns rather than failing the test it follows.
  */
-export async function destroyTree(host: string, dataset: string): Promise<void> {
+export async function destroyTree(host: string, dataset: string, options: { mustSucceed?: boolean } = {}): Promise<void> {
   let stderr = '';
   for (let attempt = 0; attempt < 60; attempt += 1) {
     const result = await lab().exec(host, ['zfs', 'destroy', '-r', dataset], { reject: false });
@@ -130,5 +130,6 @@ export async function destroyTree(host: string, dataset: string): Promise<void> 
     if (!/busy/.test(stderr)) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+  if (options.mustSucceed) throw new Error(`${host}: zfs destroy -r ${dataset} failed: ${stderr.trim()}`);
   console.warn(`cleanup: ${host}: zfs destroy -r ${dataset} failed: ${stderr.trim()}`);
 }

@@ -117,7 +117,16 @@ export function openLab(dir: string): Lab {
     hosts: description.hosts.map(({ name, address, pool }) => ({ name, address, pool })),
     configPath,
     exec,
-    zfs: async (host, argv) => (await exec(host, ['zfs', ...argv])).stdout,
+    async zfs(host, argv) {
+      // zfs-fuse says "dataset is busy" for a moment after a dataset was written or unmounted
+      // (lab-notes.md); that passes, so the lab retries it rather than every test.
+      for (let attempt = 0; ; attempt += 1) {
+        const result = await exec(host, ['zfs', ...argv], { reject: false });
+        if (result.exitCode === 0) return result.stdout;
+        if (attempt >= 40 || !/dataset is busy/.test(result.stderr)) throw new LabCommandError(host, ['zfs', ...argv], result);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    },
     config() {
       const parsed = parse(readFileSync(configPath, 'utf8')) as LabFleetConfig;
       return {
