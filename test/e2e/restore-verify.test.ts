@@ -87,6 +87,23 @@ describe('fleet restore', () => {
     expect([...(await snapshotGuids('src1', dataset)).keys()]).toEqual(snapshots);
   });
 
+  test('restores a recursive entry as a tree, children included', async () => {
+    const root = `tank/${uniqueName('Tree')}`;
+    await createDatasets('src1', [root, `${root}/a`, `${root}/a/deep`, `${root}/b`]);
+    cleanUpPeer('backup1', `backup/fleet/src1/${root}`);
+    await writeRandomFile('src1', `${root}/a/deep`, 'deep.bin', 300_000);
+    const hash = await hashFile('src1', `${root}/a/deep`, 'deep.bin');
+    const config = await writeFleetConfig({ src1: [{ dataset: root, recursive: true, to: ['backup1'] }] });
+    expect((await runFleet(config, ['backup', 'src1'])).exitCode).toBe(0);
+    await destroyTree('src1', root, { mustSucceed: true });
+
+    const result = await runFleet(config, ['restore', 'src1', root, '--json']);
+    expect(result.exitCode, result.stdout).toBe(0);
+    expect(result.json).toMatchObject({ recursive: true, steps: [{ action: 'full', recursive: true }] });
+    expect((await lab().zfs('src1', ['list', '-H', '-r', '-o', 'name', root])).split('\n')).toEqual([root, `${root}/a`, `${root}/a/deep`, `${root}/b`]);
+    expect(await hashFile('src1', `${root}/a/deep`, 'deep.bin')).toBe(hash);
+  });
+
   test('--dry-run prints the plan and changes nothing', async () => {
     const { dataset, config } = await backedUp(1);
     await destroyTree('src1', dataset, { mustSucceed: true });
