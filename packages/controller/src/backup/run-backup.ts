@@ -124,9 +124,12 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
                 unit.status = unitStatus(unit.steps, false);
                 continue;
               }
+              // Host slots are always taken in name order: two hosts that back up to each other
+              // cannot then each hold one slot while waiting for the other's.
+              const [first, second] = [host, peer].sort();
               await limitTransfers(() =>
-                limitHost(host)(() =>
-                  limitHost(peer)(() => executeUnit({ unit, plan, source, peer: peerSession, peerTree, sourceTree, receiveRoot, config, options, logger: log.child({ peer, dataset: entry.dataset }) })),
+                limitHost(first!)(() =>
+                  limitHost(second!)(() => executeUnit({ unit, plan, source, peer: peerSession, peerTree, sourceTree, receiveRoot, config, options, logger: log.child({ peer, dataset: entry.dataset }) })),
                 ),
               );
             }
