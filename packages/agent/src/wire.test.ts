@@ -4,8 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findWireTools, planWire } from './wire.ts';
 
-const all = { zstd: true, lz4: true, mbuffer: true };
-const none = { zstd: false, lz4: false, mbuffer: false };
+const all = { zstd: true, lz4: true, mbuffer: true, pv: true };
+const none = { zstd: false, lz4: false, mbuffer: false, pv: false };
 
 describe('planWire', () => {
   it('sends plain when nothing is configured', () => {
@@ -37,6 +37,6 @@ describe('findWireTools', () => {
     await writeFile(path.join(directory, 'zstd'), '#!/bin/sh\n');
     await chmod(path.join(directory, 'zstd'), 0o755);
     await writeFile(path.join(directory, 'lz4'), 'not executable');
-    expect(await findWireTools(directory)).toEqual({ zstd: true, lz4: false, mbuffer: false });
+    expect(await findWireTools(directory)).toEqual({ zstd: true, lz4: false, mbuffer: false, pv: false });
   });
 });

@@ -8,7 +8,7 @@ import { WireConfigSchema } from './config.ts';
 export const HelloInputSchema = z.object({ controllerVersion: z.string() });
 
 /** Stream helpers found on the host's PATH: wire compression needs them on both ends. */
-export const WireToolsSchema = z.object({ zstd: z.boolean(), lz4: z.boolean(), mbuffer: z.boolean() });
+export const WireToolsSchema = z.object({ zstd: z.boolean(), lz4: z.boolean(), mbuffer: z.boolean(), pv: z.boolean().default(false) });
 export type WireTools = z.infer<typeof WireToolsSchema>;
 
 export const HelloOutputSchema = z.object({
