@@ -6,6 +6,7 @@
 # own host key. Nothing is mounted in the root mount namespace except the namespace handles.
 #
 #   lab.sh up DIR NAME:IP:POOL...   bring hosts up, write DIR/fleet.yaml, lab.json, keys, known_hosts
+#                                   (LAB_BARE=1: hosts get no keys for one another, as in a fresh fleet)
 #   lab.sh down DIR                 stop everything the lab started and remove DIR (safe to repeat)
 #   lab.sh exec DIR NAME CMD...     run CMD on a host (stdin passes through, exit code kept)
 #   lab.sh status DIR               daemons and pools per host
@@ -129,9 +130,12 @@ cmd_up() {
     h=$(host_dir "$dir" "$name")
     {
       cat "$dir/keys/fleet.pub"
-      for other in $(host_names "$dir"); do [ "$other" = "$name" ] || cat "$(host_dir "$dir" "$other")/root/.ssh/id_ed25519.pub"; done
+      # LAB_BARE=1: a fresh fleet, where hosts trust no one until `fleet keys setup`.
+      if [ -z "${LAB_BARE:-}" ]; then
+        for other in $(host_names "$dir"); do [ "$other" = "$name" ] || cat "$(host_dir "$dir" "$other")/root/.ssh/id_ed25519.pub"; done
+      fi
     } > "$h/root/.ssh/authorized_keys"
-    printf '%s' "$all_known" | grep -v "^$ip " > "$h/root/.ssh/known_hosts" || true
+    if [ -z "${LAB_BARE:-}" ]; then printf '%s' "$all_known" | grep -v "^$ip " > "$h/root/.ssh/known_hosts" || true; else : > "$h/root/.ssh/known_hosts"; fi
     chmod 600 "$h/root/.ssh/authorized_keys" "$h/root/.ssh/known_hosts"
   done
 

@@ -12,6 +12,7 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   version: { type: 'boolean' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
+  'auto-install': { type: 'boolean' },
 };
 
 function usage(): string {
@@ -26,6 +27,7 @@ options:
   --json                 print a machine-readable result on stdout
   --log-level LEVEL      debug, info, warn, error (default: warn)
   --log-format FORMAT    json (default) or pretty
+  --auto-install         install the matching agent on hosts that have none or another version
 
 exit codes: 0 all good, 1 something failed or is blocked, 2 config or usage error, 70 internal error`;
 }
@@ -54,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
     json,
     tty: process.stdout.isTTY === true && !json,
     out: process.stdout,
+    autoInstall: flags['auto-install'] === true,
     logger: createControllerLogger({ level: stringFlag(flags, 'log-level') ?? 'warn', format: flags['log-format'] === 'pretty' ? 'pretty' : 'json' }),
     config: async () => {
       const path = resolveConfigPath(stringFlag(flags, 'config'));

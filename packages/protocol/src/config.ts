@@ -38,9 +38,14 @@ export const WireConfigSchema = z.strictObject({
   bandwidthLimitBytesPerSecond: z.number().int().positive().optional(),
 });
 
+/** Where `fleet agent install` puts the agent's launcher on every host. */
+export const AGENT_LAUNCHER_PATH = '/opt/zfs-fleet/bin/fleet-agent';
+
 export const AgentConfigSchema = z.strictObject({
   /** How to start the agent on a host: a command line of plain words (no shell syntax). */
-  command: z.string().regex(/^[A-Za-z0-9@%+=:,./_ -]+$/, 'plain words: letters, digits and "@%+=:,./_-" separated by spaces').default('fleet-agent'),
+  command: z.string().regex(/^[A-Za-z0-9@%+=:,./_ -]+$/, 'plain words: letters, digits and "@%+=:,./_-" separated by spaces').default(AGENT_LAUNCHER_PATH),
+  /** Absolute path of the Node.js (≥ 18) that runs the installed agent; default: `command -v node` on the host. */
+  runtime: z.string().regex(/^\/[A-Za-z0-9@%+=:,./_-]*$/, 'an absolute path of plain characters, e.g. /usr/bin/node').optional(),
 });
 
 export const BackupEntrySchema = z.strictObject({
@@ -72,7 +77,7 @@ export const HostConfigSchema = z.strictObject({
 export const FleetConfigSchema = z
   .strictObject({
     ssh: SshConfigSchema,
-    agent: AgentConfigSchema.default({ command: 'fleet-agent' }),
+    agent: AgentConfigSchema.default({ command: AGENT_LAUNCHER_PATH }),
     wire: WireConfigSchema.default({ compression: 'none' }),
     snapshotPrefix: z.string().regex(/^[A-Za-z0-9_.:-]+$/).default('fleet'),
     parallel: z.strictObject({

@@ -18,6 +18,7 @@ export { DatasetInfoSchema, DatasetTreeSchema, SnapshotInfoSchema, ZfsCapabiliti
 export type { DatasetInfo, DatasetTree, SnapshotInfo, ZfsCapabilities } from './tree.ts';
 export { FLEET_VERSION } from './version.ts';
 export {
+  AGENT_LAUNCHER_PATH,
   AgentConfigSchema,
   BackupEntrySchema,
   DurationSchema,

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type pino from 'pino';
@@ -54,8 +55,8 @@ export function createZfsExec(options: ZfsExecOptions): ZfsExec {
         stdin: 'ignore',
         ...(runOptions.signal ? { cancelSignal: runOptions.signal } : {}),
       });
-      if (result.failed && result.exitCode === undefined) throw spawnFailure(binary, argv, String(result.originalMessage ?? result.message));
-      const outcome = { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+      if (couldNotStart(result)) throw spawnFailure(binary, argv, String(result.originalMessage ?? result.message));
+      const outcome = { exitCode: exitCodeOf(result), stdout: result.stdout, stderr: result.stderr };
       if (outcome.exitCode !== 0 && !runOptions.allowFailure) throw zfsFailure(argv, outcome.stderr, outcome.exitCode);
       return outcome;
     },
@@ -69,11 +70,12 @@ export function createZfsExec(options: ZfsExecOptions): ZfsExec {
         ...(spawnOptions.signal ? { cancelSignal: spawnOptions.signal } : {}),
       });
       const result = child.then((done) => {
-        const exitCode = done.exitCode ?? -1;
-        const stderr = String(done.stderr ?? '');
+        const exitCode = exitCodeOf(done);
+        // A zfs send whose reader went away dies of SIGPIPE: say so, the caller decides whose fault it is.
+        const stderr = String(done.stderr ?? '') || (done.signal ? `killed by ${done.signal}${done.signal === 'SIGPIPE' ? ' (Broken pipe)' : ''}` : '');
         if (done.isCanceled) return { exitCode, stderr, error: new FleetError('CANCELLED', `zfs ${argv[0]} was cancelled.`) };
         if (exitCode === 0) return { exitCode, stderr };
-        if (done.exitCode === undefined) return { exitCode, stderr, error: spawnFailure(binary, argv, String(done.originalMessage ?? done.message)) };
+        if (couldNotStart(done)) return { exitCode, stderr, error: spawnFailure(binary, argv, String(done.originalMessage ?? done.message)) };
         return { exitCode, stderr, error: zfsFailure(argv, stderr, exitCode) };
       });
       return { stdout: child.stdout, result };
@@ -83,6 +85,18 @@ export function createZfsExec(options: ZfsExecOptions): ZfsExec {
       return { total, byVerb: { ...byVerb } };
     },
   };
+}
+
+/** Killed by a signal: the shell's convention, 128 + its number (SIGPIPE is 141). */
+function exitCodeOf(result: { exitCode?: number | undefined; signal?: string | undefined }): number {
+  if (result.exitCode !== undefined) return result.exitCode;
+  const number = result.signal ? os.constants.signals[result.signal as keyof typeof os.constants.signals] : undefined;
+  return number === undefined ? -1 : 128 + number;
+}
+
+/** No exit code and no signal: the process never ran (no zfs binary, no permission). */
+function couldNotStart(result: { exitCode?: number | undefined; signal?: string | undefined; failed: boolean }): boolean {
+  return result.failed && result.exitCode === undefined && result.signal === undefined;
 }
 
 function spawnFailure(binary: string, argv: readonly string[], message: string): FleetError {

@@ -2,7 +2,11 @@ import { createTRPCClient, type TRPCClient } from '@trpc/client';
 import type pino from 'pino';
 import type { AgentRouter } from '@zfs-fleet/agent';
 import { createStreamLink, FLEET_VERSION, FleetError, toFleetErrorFromClient, type FleetConfig, type HelloOutput } from '@zfs-fleet/protocol';
-import { connectHost, parseAddress, type SshConnection } from '../ssh/connect-host.ts';
+import { connectHost, type SshConnection } from '../ssh/connect-host.ts';
+import { connectOptions, hostEndpoint } from '../ssh/host-endpoint.ts';
+import { installAgent } from './install-agent.ts';
+
+export { hostEndpoint } from '../ssh/host-endpoint.ts';
 
 export type AgentClient = TRPCClient<AgentRouter>;
 
@@ -17,26 +21,31 @@ export interface AgentSession {
   close(): void;
 }
 
-/** The endpoint of a configured host, as ssh sees it. */
-export function hostEndpoint(config: FleetConfig, host: string): { name: string; host: string; port: number; user: string } {
-  const hostConfig = config.hosts[host];
-  if (!hostConfig) throw new FleetError('USAGE', `Host "${host}" is not in the config.`, { hint: `Known hosts: ${Object.keys(config.hosts).join(', ')}.` });
-  const { host: address, port } = parseAddress(hostConfig.address, config.ssh.port);
-  return { name: host, host: address, port, user: hostConfig.user ?? config.ssh.user };
+export interface ConnectAgentOptions {
+  /** On AGENT_NOT_FOUND or AGENT_VERSION_MISMATCH, install this controller's agent and try once more (`--auto-install`). */
+  autoInstall?: boolean;
 }
 
 /**
  * Connects to a host over SSH, starts `fleet-agent serve --stdio` there and shakes hands:
- * a version mismatch fails here, before anything else is asked of the agent.
+ * a missing agent or a version mismatch fails here, before anything else is asked of the
+ * agent, unless `autoInstall` installs the matching agent and retries once.
  */
-export async function connectAgent(config: FleetConfig, host: string, logger: pino.Logger): Promise<AgentSession> {
+export async function connectAgent(config: FleetConfig, host: string, logger: pino.Logger, options: ConnectAgentOptions = {}): Promise<AgentSession> {
+  try {
+    return await openAgentSession(config, host, logger);
+  } catch (error) {
+    if (!options.autoInstall || !(error instanceof FleetError) || (error.code !== 'AGENT_NOT_FOUND' && error.code !== 'AGENT_VERSION_MISMATCH')) throw error;
+    logger.warn({ host, reason: error.code }, 'installing the agent (--auto-install)');
+    await installAgent(config, host, logger);
+    return openAgentSession(config, host, logger);
+  }
+}
+
+async function openAgentSession(config: FleetConfig, host: string, logger: pino.Logger): Promise<AgentSession> {
   const endpoint = hostEndpoint(config, host);
   const log = logger.child({ host });
-  const connection: SshConnection = await connectHost(endpoint, {
-    identityFile: config.ssh.identityFile,
-    knownHostsFile: config.ssh.knownHosts,
-    connectTimeoutMs: config.ssh.connectTimeoutMs,
-  });
+  const connection: SshConnection = await connectHost(endpoint, connectOptions(config));
   const command = `${(config.hosts[host]?.agent ?? config.agent).command} serve --stdio`;
   let stderrTail = '';
   try {
@@ -60,8 +69,11 @@ export async function connectAgent(config: FleetConfig, host: string, logger: pi
     } catch (error) {
       const fleetError = toFleetErrorFromClient(error);
       if (fleetError.code === 'SSH_CHANNEL_CLOSED') throw await describeAgentStartFailure(host, command, await exitCode, stderrTail);
+      if (fleetError.code === 'AGENT_VERSION_MISMATCH') throw versionMismatch(host, fleetError.details?.['agentVersion'], fleetError);
       throw fleetError;
     }
+    // An agent that did not check the version itself is held to it here.
+    if (hello.agentVersion !== FLEET_VERSION) throw versionMismatch(host, hello.agentVersion);
     log.debug({ agentVersion: hello.agentVersion, zfs: hello.zfs.version }, 'agent connected');
     return {
       host,
@@ -82,11 +94,20 @@ export async function connectAgent(config: FleetConfig, host: string, logger: pi
   }
 }
 
+function versionMismatch(host: string, agentVersion: unknown, cause?: unknown): FleetError {
+  const version = typeof agentVersion === 'string' ? agentVersion : 'unknown';
+  return new FleetError('AGENT_VERSION_MISMATCH', `The agent on host "${host}" is ${version === 'unknown' ? 'of another version' : `version ${version}`}; this controller is version ${FLEET_VERSION}.`, {
+    hint: `Run \`fleet agent install ${host}\` (or pass --auto-install).`,
+    details: { host, agentVersion: version, controllerVersion: FLEET_VERSION },
+    cause,
+  });
+}
+
 async function describeAgentStartFailure(host: string, command: string, exitCode: number | undefined, stderr: string): Promise<FleetError> {
   if (exitCode === 127 || /not found|No such file/.test(stderr)) {
     return new FleetError('AGENT_NOT_FOUND', `The agent command "${command}" was not found on host "${host}".`, {
-      hint: `Run \`fleet agent install ${host}\`, or set agent.command in the config.`,
-      details: { stderr: stderr.trim() },
+      hint: `Run \`fleet agent install ${host}\` (or pass --auto-install), or set agent.command in the config.`,
+      details: { host, stderr: stderr.trim() },
     });
   }
   return new FleetError('AGENT_PROTOCOL', `The agent on host "${host}" exited (code ${exitCode ?? 'unknown'}) before answering: ${stderr.trim().split('\n').slice(-3).join(' ') || 'no output'}.`, {

@@ -1,6 +1,6 @@
 import type pino from 'pino';
 import type { FleetConfig } from '@zfs-fleet/protocol';
-import { connectAgent, type AgentSession } from './connect-agent.ts';
+import { connectAgent, type AgentSession, type ConnectAgentOptions } from './connect-agent.ts';
 
 /** One agent session per host per run, opened on first use; a failure is remembered, not retried. */
 export class SessionPool {
@@ -9,12 +9,13 @@ export class SessionPool {
   constructor(
     private readonly config: FleetConfig,
     private readonly logger: pino.Logger,
+    private readonly options: ConnectAgentOptions = {},
   ) {}
 
   get(host: string): Promise<AgentSession> {
     let session = this.#sessions.get(host);
     if (!session) {
-      session = connectAgent(this.config, host, this.logger);
+      session = connectAgent(this.config, host, this.logger, this.options);
       // Callers handle the rejection; keep an unobserved one from crashing the process.
       session.catch(() => undefined);
       this.#sessions.set(host, session);

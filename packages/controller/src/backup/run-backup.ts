@@ -36,6 +36,8 @@ export interface BackupOptions {
   now?: () => Date;
   /** Live transfer events, for progress display. */
   onProgress?: (event: TransferProgress) => void;
+  /** `--auto-install`: install the matching agent where it is missing or another version. */
+  autoInstall?: boolean;
 }
 
 export interface TransferProgress {
@@ -53,7 +55,7 @@ export function destinationOf(receiveRoot: DatasetName, host: string, dataset: D
 /** Backs up the selected hosts' entries to their peers; one report per unit, never throws for a unit. */
 export async function runBackup(config: FleetConfig, options: BackupOptions, logger: pino.Logger): Promise<RunReport> {
   const startedAt = options.now?.() ?? new Date();
-  const sessions = new SessionPool(config, logger);
+  const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true });
   const limitTransfers = createLimiter(options.parallel ?? config.parallel.global);
   const hostLimiters = new Map<string, ReturnType<typeof createLimiter>>();
   const limitHost = (host: string) => {

@@ -13,6 +13,8 @@ export interface CommandContext {
   /** Whether stdout is a terminal a human watches (and --json was not given). */
   tty: boolean;
   out: NodeJS.WriteStream;
+  /** `--auto-install`: install the matching agent where a host has none or another version, then go on. */
+  autoInstall: boolean;
   /** Loads and validates the config (--config, $FLEET_CONFIG, ./fleet.yaml). */
   config(): Promise<{ config: FleetConfig; path: string }>;
 }

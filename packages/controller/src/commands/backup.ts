@@ -35,6 +35,7 @@ async function backupOrPlan(context: CommandContext, planOnly: boolean): Promise
       force: flags.force === true,
       ...(parallel ? { parallel: parsePositiveInteger(parallel, '--parallel') } : {}),
       onProgress: (event) => progress.onProgress(event),
+      autoInstall: context.autoInstall,
     },
     context.logger,
   );

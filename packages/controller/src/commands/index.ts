@@ -1,8 +1,11 @@
 import type { Command } from '../cli/command.ts';
+import { agentCommand } from './agent.ts';
 import { backupCommand, planCommand } from './backup.ts';
+import { doctorCommand } from './doctor.ts';
+import { hostsCommand } from './hosts.ts';
 import { keysCommand } from './keys.ts';
 import { restoreCommand } from './restore.ts';
 import { verifyCommand } from './verify.ts';
 
 /** Every `fleet` subcommand, in the order `fleet help` lists them. */
-export const COMMANDS: readonly Command[] = [backupCommand, planCommand, restoreCommand, verifyCommand, keysCommand];
+export const COMMANDS: readonly Command[] = [backupCommand, planCommand, restoreCommand, verifyCommand, hostsCommand, agentCommand, keysCommand, doctorCommand];

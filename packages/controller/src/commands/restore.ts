@@ -35,6 +35,7 @@ export const restoreCommand: Command = {
         forceFull: context.flags['force-full'] === true,
         force: context.flags.force === true,
         dryRun: context.flags['dry-run'] === true,
+        autoInstall: context.autoInstall,
         onPlan: (plan) => {
           if (!context.json) context.out.write(`${formatRestorePlan(plan)}\n\n`);
         },

@@ -11,7 +11,7 @@ export const verifyCommand: Command = {
     const { config } = await context.config();
     const hosts = selectSourceHosts(config, context.args, context.flags.all === true);
     const now = process.env.FLEET_NOW ? new Date(process.env.FLEET_NOW) : new Date();
-    const report = await runVerify(config, { hosts, now }, context.logger);
+    const report = await runVerify(config, { hosts, now, autoInstall: context.autoInstall }, context.logger);
     context.out.write(context.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatVerifyReport(report, { colour: context.tty })}\n`);
     return report.ok ? EXIT.ok : EXIT.failed;
   },

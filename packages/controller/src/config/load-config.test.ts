@@ -20,7 +20,7 @@ describe('parseConfig', () => {
     const { config, errors } = parseConfig(valid);
     expect(errors).toBeUndefined();
     expect(config?.hosts['src1']?.backups[0]).toMatchObject({ dataset: 'tank/Media', recursive: true, mirrorDeletions: false, exclude: [] });
-    expect(config?.agent.command).toBe('fleet-agent');
+    expect(config?.agent.command).toBe('/opt/zfs-fleet/bin/fleet-agent');
   });
 
   test.each([

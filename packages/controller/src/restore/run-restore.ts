@@ -36,6 +36,8 @@ export interface RestoreOptions {
   /** Called once the plan is known, before anything runs. */
   onPlan?: (report: RestoreReport) => void;
   onEvent?: (event: ReplicateEvent) => void;
+  /** `--auto-install`: install the matching agent where it is missing or another version. */
+  autoInstall?: boolean;
 }
 
 export interface RestoreReport {
@@ -84,7 +86,7 @@ export async function runRestore(config: FleetConfig, options: RestoreOptions, l
   const recursive = entry?.recursive ?? false;
   const report: RestoreReport = { command: 'restore', ok: false, status: 'planned', host: options.host, dataset: options.dataset, from: peer, copy, target, recursive, steps: [], durationMs: 0 };
 
-  const sessions = new SessionPool(config, logger);
+  const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true });
   try {
     const [peerSession, targetSession] = await Promise.all([sessions.get(peer), sessions.get(target.host)]);
     const [peerList, targetList] = await Promise.all([peerSession.agent.listTree.query({ roots: [copy] }), targetSession.agent.listTree.query({ roots: [target.dataset] })]);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import type { ClientChannel, Client as SshClient } from 'ssh2';
 import { FleetError } from '@zfs-fleet/protocol';
-import { checkHostKey, knownHostName, parseKnownHosts, type HostKeyVerdict } from './known-hosts.ts';
+import { checkHostKey, keyTypeOf, knownHostName, parseKnownHosts, type HostKeyVerdict } from './known-hosts.ts';
 
 const { Client } = ssh2;
 
@@ -62,7 +62,7 @@ export async function connectHost(endpoint: HostEndpoint, options: ConnectOption
   const client = new Client();
   await new Promise<void>((resolve, reject) => {
     client.once('ready', () => resolve());
-    client.once('error', (error: Error & { level?: string }) => reject(describeConnectError(error, endpoint, verdict, options)));
+    client.once('error', (error: Error & { level?: string }) => reject(describeConnectError(error, endpoint, verdict, hostKey, options)));
     client.connect({
       host: endpoint.host,
       port: endpoint.port,
@@ -94,18 +94,19 @@ export async function connectHost(endpoint: HostEndpoint, options: ConnectOption
   };
 }
 
-function describeConnectError(error: Error & { level?: string }, endpoint: HostEndpoint, verdict: HostKeyVerdict | undefined, options: ConnectOptions): FleetError {
+function describeConnectError(error: Error & { level?: string }, endpoint: HostEndpoint, verdict: HostKeyVerdict | undefined, hostKey: Buffer, options: ConnectOptions): FleetError {
   const where = `host "${endpoint.name}" (${endpoint.user}@${knownHostName(endpoint.host, endpoint.port)})`;
+  const keyType = hostKey.length > 0 ? `${keyTypeOf(hostKey)} ` : '';
   if (verdict?.kind === 'unknown' && !options.acceptUnknownHostKey) {
-    return new FleetError('SSH_HOST_KEY_UNKNOWN', `The host key of ${where} is not in "${options.knownHostsFile}"; it presented ${verdict.seen}.`, {
+    return new FleetError('SSH_HOST_KEY_UNKNOWN', `The host key of ${where} is not in "${options.knownHostsFile}"; it presented ${keyType}${verdict.seen}.`, {
       hint: `If that fingerprint is right, run \`fleet hosts trust ${endpoint.name}\`.`,
       details: { host: endpoint.name, seen: verdict.seen },
       cause: error,
     });
   }
   if (verdict?.kind === 'changed') {
-    return new FleetError('SSH_HOST_KEY_CHANGED', `The host key of ${where} changed: it presented ${verdict.seen}, known_hosts expects ${verdict.expected.join(' or ')}.`, {
-      hint: `Someone may be intercepting the connection. If the host was reinstalled, remove its line from "${options.knownHostsFile}" and run \`fleet hosts trust ${endpoint.name}\`.`,
+    return new FleetError('SSH_HOST_KEY_CHANGED', `The host key of ${where} changed: it presented ${keyType}${verdict.seen}, "${options.knownHostsFile}" expects ${verdict.expected.join(' or ')}.`, {
+      hint: `Someone may be intercepting the connection. If the host was reinstalled, check its new fingerprint and run \`fleet hosts trust ${endpoint.name} --replace\`.`,
       details: { host: endpoint.name, seen: verdict.seen, expected: verdict.expected },
       cause: error,
     });

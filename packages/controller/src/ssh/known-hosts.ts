@@ -68,3 +68,41 @@ export function checkHostKey(entries: readonly KnownHostEntry[], name: string, k
   if (sameType.length === 0) return { kind: 'unknown', seen };
   return { kind: 'changed', seen, expected: sameType.map((entry) => fingerprint(Buffer.from(entry.keyBase64, 'base64'))) };
 }
+
+/** The line `fleet hosts trust` writes: `name keytype base64`, as `ssh-keyscan` prints it. */
+export function knownHostsLine(name: string, keyBlob: Buffer): string {
+  return `${name} ${keyTypeOf(keyBlob)} ${keyBlob.toString('base64')}`;
+}
+
+export type TrustEdit =
+  /** `text` is the whole new file. */
+  | { kind: 'added' | 'replaced'; text: string; replaced: string[] }
+  | { kind: 'already-known' }
+  | { kind: 'changed'; seen: string; expected: string[] };
+
+/**
+ * Records a host key in known_hosts text. A key already listed changes nothing; another key of
+ * the same type for the host is refused (`changed`) unless `replace`, which removes the host's
+ * name from those lines (and lines left with no name) before adding the new one.
+ */
+export function trustHostKey(text: string, name: string, keyBlob: Buffer, options: { replace?: boolean } = {}): TrustEdit {
+  const verdict = checkHostKey(parseKnownHosts(text), name, keyBlob);
+  if (verdict.kind === 'known') return { kind: 'already-known' };
+  if (verdict.kind === 'changed' && !options.replace) return verdict;
+  const keyType = keyTypeOf(keyBlob);
+  const kept: string[] = [];
+  const replaced: string[] = [];
+  for (const raw of text.split('\n')) {
+    const [entry] = parseKnownHosts(raw);
+    if (verdict.kind !== 'changed' || !entry || entry.keyType !== keyType || !entry.patterns.some((pattern) => patternMatches(pattern, name))) {
+      kept.push(raw);
+      continue;
+    }
+    replaced.push(fingerprint(Buffer.from(entry.keyBase64, 'base64')));
+    const others = entry.patterns.filter((pattern) => !patternMatches(pattern, name));
+    // Keep the rest of the line (its key, any comment) for the host's other names.
+    if (others.length > 0) kept.push(raw.trim().replace(/^\S+/, others.join(',')));
+  }
+  const body = kept.join('\n').replace(/\n*$/, '');
+  return { kind: verdict.kind === 'changed' ? 'replaced' : 'added', text: `${body === '' ? '' : `${body}\n`}${knownHostsLine(name, keyBlob)}\n`, replaced };
+}

@@ -18,9 +18,9 @@ export interface VerifyReport {
  * each peer. Read-only: one `zfs get` on each source and one on each peer. An unreachable host
  * is reported as such, never as missing data.
  */
-export async function runVerify(config: FleetConfig, options: { hosts: string[]; now?: Date }, logger: pino.Logger): Promise<VerifyReport> {
+export async function runVerify(config: FleetConfig, options: { hosts: string[]; now?: Date; autoInstall?: boolean }, logger: pino.Logger): Promise<VerifyReport> {
   const now = options.now ?? new Date();
-  const sessions = new SessionPool(config, logger);
+  const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true });
   const rows: VerifyRow[] = [];
   const zfsCalls: Record<string, number> = {};
   const unreachable = (host: string, dataset: string, peer: string, who: string, error: unknown): VerifyRow => {

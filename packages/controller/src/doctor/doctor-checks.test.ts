@@ -1,0 +1,37 @@
+import { describe, expect, test } from 'vitest';
+import { judgeFreeSpace, judgePeerLogin, parseSpace } from './doctor-checks.ts';
+
+const GIB = 1024 ** 3;
+
+describe('free space on a peer', () => {
+  test('parses zfs get -Hp output', () => {
+    expect(parseSpace('available\t1234\nused\t5678\n')).toEqual({ availableBytes: 1234, usedBytes: 5678 });
+    expect(parseSpace("cannot open 'x': dataset does not exist")).toBeUndefined();
+  });
+
+  test.each([
+    [50 * GIB, 50 * GIB, 'OK'],
+    [5 * GIB, 95 * GIB, 'WARN'],
+    [0.5 * GIB, 0.1 * GIB, 'WARN'],
+    [2 * GIB, 10 * GIB, 'OK'],
+  ])('%d free, %d used → %s', (availableBytes, usedBytes, status) => {
+    expect(judgeFreeSpace('backup1', 'backup', { availableBytes, usedBytes }).status).toBe(status);
+  });
+});
+
+describe('a source logging in to its peer', () => {
+  test('ssh failing (exit 255) means no key: run fleet keys setup', () => {
+    expect(judgePeerLogin('src1', 'backup1', { exitCode: 255, stdout: '', stderr: 'root@10.77.0.21: Permission denied (publickey).\n' })).toEqual({
+      host: 'src1',
+      check: 'peer key → backup1',
+      status: 'FAIL',
+      message: 'src1 cannot log in to backup1: root@10.77.0.21: Permission denied (publickey).',
+      fix: 'run `fleet keys setup src1`',
+    });
+  });
+
+  test('a forced command refusing `true` still proves the login', () => {
+    expect(judgePeerLogin('src1', 'backup1', { exitCode: 1, stdout: '', stderr: 'fleet-agent: only "zfs recv" is allowed\n' }).status).toBe('OK');
+    expect(judgePeerLogin('src1', 'backup1', { exitCode: 0, stdout: '', stderr: '' }).message).toBe('src1 logs in to backup1');
+  });
+});

@@ -1,0 +1,135 @@
+import { access, constants, readFile } from 'node:fs/promises';
+import net from 'node:net';
+import type pino from 'pino';
+import { poolOf, toFleetError, toFleetErrorFromClient, type DatasetName, type FleetConfig, type FleetError } from '@zfs-fleet/protocol';
+import { connectAgent, type AgentSession } from '../agent/connect-agent.ts';
+import { connectHost, type HostEndpoint, type SshConnection } from '../ssh/connect-host.ts';
+import { connectOptions, hostEndpoint } from '../ssh/host-endpoint.ts';
+import { checkHostKey, fingerprint, keyTypeOf, knownHostName, parseKnownHosts } from '../ssh/known-hosts.ts';
+import { runCommand } from '../ssh/run-command.ts';
+import { scanHostKey } from '../ssh/scan-host-key.ts';
+import { judgeFreeSpace, judgePeerLogin, parseSpace, peerLoginScript, type DoctorCheck } from './doctor-checks.ts';
+
+/** Fleet-wide checks: the files the config points at. (That the config parses is checked by loading it.) */
+export async function checkConfigFiles(config: FleetConfig, configPath: string): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [{ check: 'config', status: 'OK', message: `${configPath}: ${Object.keys(config.hosts).length} hosts` }];
+  try {
+    await access(config.ssh.identityFile, constants.R_OK);
+  } catch {
+    checks.push({ check: 'identity', status: 'FAIL', message: `cannot read ssh.identityFile "${config.ssh.identityFile}"`, fix: 'point ssh.identityFile at the controller\'s private key' });
+  }
+  try {
+    await access(config.ssh.knownHosts, constants.R_OK);
+  } catch {
+    checks.push({ check: 'known_hosts', status: 'WARN', message: `ssh.knownHosts "${config.ssh.knownHosts}" does not exist yet: no host is trusted`, fix: 'run `fleet hosts trust --all`' });
+  }
+  return checks;
+}
+
+/**
+ * Checks one host from the outside in, stopping where a failure makes the next check
+ * meaningless: reachable, host key, login, agent, zfs, then its role's checks (a source's
+ * logins to its peers, a peer's free space).
+ */
+export async function checkHost(config: FleetConfig, host: string, logger: pino.Logger): Promise<DoctorCheck[]> {
+  const checks: DoctorCheck[] = [];
+  const add = (check: string, status: DoctorCheck['status'], message: string, fix?: string) => checks.push({ host, check, status, message, ...(fix ? { fix } : {}) });
+  const fail = (check: string, error: FleetError) => add(check, 'FAIL', `${error.code}: ${error.message}`, error.hint);
+  const endpoint = hostEndpoint(config, host);
+
+  const reached = await tcpReachable(endpoint, config.ssh.connectTimeoutMs);
+  if (reached !== true) {
+    add('reachable', 'FAIL', `cannot reach ${host} at ${endpoint.host} port ${endpoint.port}: ${reached}`, `check that ${host} is up, its address in the config, the network, and that sshd listens on port ${endpoint.port}`);
+    return checks;
+  }
+  add('reachable', 'OK', `${endpoint.host} port ${endpoint.port} answers`);
+
+  let key: Buffer;
+  try {
+    key = await scanHostKey(endpoint, { connectTimeoutMs: config.ssh.connectTimeoutMs });
+  } catch (error) {
+    fail('ssh', toFleetError(error));
+    return checks;
+  }
+  const known = parseKnownHosts(await readFile(config.ssh.knownHosts, 'utf8').catch(() => ''));
+  const verdict = checkHostKey(known, knownHostName(endpoint.host, endpoint.port), key);
+  const presented = `${keyTypeOf(key)} ${fingerprint(key)}`;
+  if (verdict.kind === 'unknown') {
+    add('host key', 'FAIL', `${host} presents ${presented}, which is not in ${config.ssh.knownHosts}`, `check the fingerprint on the host, then run \`fleet hosts trust ${host}\``);
+    return checks;
+  }
+  if (verdict.kind === 'changed') {
+    add('host key', 'FAIL', `${host} presents ${presented}, but known_hosts expects ${verdict.expected.join(' or ')}`, `find out why the key changed; if ${host} was reinstalled, run \`fleet hosts trust ${host} --replace\``);
+    return checks;
+  }
+  add('host key', 'OK', `${presented} is trusted`);
+
+  let connection: SshConnection;
+  try {
+    connection = await connectHost(endpoint, connectOptions(config));
+  } catch (error) {
+    fail('login', toFleetError(error));
+    return checks;
+  }
+  let session: AgentSession | undefined;
+  try {
+    add('login', 'OK', `${endpoint.user}@${endpoint.host} with ${config.ssh.identityFile}`);
+    try {
+      session = await connectAgent(config, host, logger);
+      add('agent', 'OK', `fleet-agent ${session.hello.agentVersion} on Node.js ${session.hello.nodeVersion}`);
+    } catch (error) {
+      fail('agent', toFleetErrorFromClient(error));
+    }
+
+    if (session) {
+      const zfs = session.hello.zfs;
+      add('zfs', zfs.implementation === 'unknown' ? 'WARN' : 'OK', `${zfs.implementation}: ${zfs.version}`, zfs.implementation === 'unknown' ? 'the agent could not tell which zfs this is; replication uses only the basic features' : undefined);
+    } else {
+      // Without an agent, at least say whether zfs is there.
+      const found = await runCommand(connection, 'command -v zfs', { timeoutMs: 15_000 }).catch(() => undefined);
+      if (found?.exitCode === 0) add('zfs', 'OK', `zfs at ${found.stdout.trim()}`);
+      else add('zfs', 'FAIL', `${host} has no zfs on PATH`, 'install zfsutils-linux');
+    }
+
+    const peers = [...new Set((config.hosts[host]?.backups ?? []).flatMap((entry) => entry.to))];
+    for (const peer of peers) {
+      try {
+        checks.push(judgePeerLogin(host, peer, await runCommand(connection, peerLoginScript(hostEndpoint(config, peer)), { timeoutMs: 30_000 })));
+      } catch (error) {
+        fail(`peer key → ${peer}`, toFleetError(error));
+      }
+    }
+
+    const root = config.hosts[host]?.receive?.root;
+    if (root) checks.push(await checkFreeSpace(connection, host, root));
+  } finally {
+    session?.close();
+    connection.close();
+  }
+  return checks;
+}
+
+async function checkFreeSpace(connection: SshConnection, host: string, root: DatasetName): Promise<DoctorCheck> {
+  const pool = poolOf(root);
+  const result = await runCommand(connection, `zfs get -Hp -o property,value available,used ${pool}`, { timeoutMs: 30_000 }).catch((error: unknown) => toFleetError(error));
+  const space = 'exitCode' in result && result.exitCode === 0 ? parseSpace(result.stdout) : undefined;
+  if (!space) {
+    const said = 'exitCode' in result ? result.stderr.trim() || `exit ${result.exitCode}` : result.message;
+    return { host, check: 'free space', status: 'FAIL', message: `cannot read the free space of pool ${pool} (receive.root ${root}): ${said}`, fix: `create pool ${pool} on ${host}, or fix hosts.${host}.receive.root` };
+  }
+  return judgeFreeSpace(host, pool, space);
+}
+
+/** Whether a TCP connection to the host's ssh port opens; otherwise why not. */
+function tcpReachable(endpoint: HostEndpoint, timeoutMs: number): Promise<true | string> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: endpoint.host, port: endpoint.port });
+    const done = (outcome: true | string) => {
+      socket.destroy();
+      resolve(outcome);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
+    socket.once('connect', () => done(true));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+  });
+}
