@@ -33,6 +33,7 @@ async function writeConfig(name: string, options: { extraHosts?: Record<string, 
     stringify({
       ssh: { identityFile: path.join(LAB_DIR, 'keys/fleet'), knownHosts, connectTimeoutMs: 3000 },
       agent: { runtime: RUNTIME },
+      stateDir: path.join(dir, 'state'),
       hosts: {
         ops1: { address: '10.77.2.11', backups: [{ dataset: DATASET, to: ['opsb'] }], ...options.ops1 },
         opsb: { address: '10.77.2.21', receive: { root: 'backup/fleet' } },

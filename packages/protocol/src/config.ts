@@ -86,7 +86,10 @@ export const FleetConfigSchema = z
       /** Transfers touching one host (as source or peer) at once. */
       perHost: z.number().int().positive().default(2),
     }).default({ global: 4, perHost: 2 }),
+    /** Journal and lock of the controller; default /var/lib/zfs-fleet (root) or ~/.local/state/zfs-fleet. */
     stateDir: z.string().min(1).optional(),
+    /** Prometheus textfile written after each run; default `<stateDir>/zfs-fleet.prom`. */
+    metrics: z.strictObject({ textfile: z.string().min(1).optional() }).optional(),
     hosts: z.record(HostNameSchema, HostConfigSchema),
   })
   .superRefine((config, ctx) => {

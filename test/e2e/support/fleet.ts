@@ -50,7 +50,7 @@ export interface TestBackup {
  * Writes a fleet config for this test: the lab's keys and agent, the given source hosts'
  * backups, and every backup host as a peer receiving under `backup/<receiveRoot>`.
  */
-export async function writeFleetConfig(backups: Record<string, TestBackup[]>, options: { receiveRoot?: string; extraHosts?: Record<string, unknown>; ssh?: Record<string, unknown> } = {}): Promise<string> {
+export async function writeFleetConfig(backups: Record<string, TestBackup[]>, options: { receiveRoot?: string; extraHosts?: Record<string, unknown>; ssh?: Record<string, unknown>; top?: Record<string, unknown> } = {}): Promise<string> {
   const theLab = lab();
   const base = theLab.config();
   const hosts: Record<string, unknown> = {};
@@ -62,7 +62,8 @@ export async function writeFleetConfig(backups: Record<string, TestBackup[]>, op
   Object.assign(hosts, options.extraHosts ?? {});
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fleet-e2e-'));
   const file = path.join(dir, 'fleet.yaml');
-  await writeFile(file, stringify({ ssh: { ...base.ssh, ...options.ssh }, agent: base.agent, hosts }));
+  // Each config keeps its journal and lock beside it: tests never touch /var/lib/zfs-fleet.
+  await writeFile(file, stringify({ ssh: { ...base.ssh, ...options.ssh }, agent: base.agent, stateDir: path.join(dir, 'state'), hosts, ...options.top }));
   return file;
 }
 

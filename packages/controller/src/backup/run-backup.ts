@@ -36,6 +36,8 @@ export interface BackupOptions {
   now?: () => Date;
   /** Live transfer events, for progress display. */
   onProgress?: (event: TransferProgress) => void;
+  /** Only these entries (`fleet run --due`); all of each host's entries when absent. */
+  only?: (host: string, dataset: string) => boolean;
   /** `--auto-install`: install the matching agent where it is missing or another version. */
   autoInstall?: boolean;
 }
@@ -71,7 +73,7 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
       options.hosts.map(async (host) => {
         const hostReport: HostReport = { host };
         hosts.push(hostReport);
-        const entries = config.hosts[host]?.backups ?? [];
+        const entries = (config.hosts[host]?.backups ?? []).filter((entry) => options.only?.(host, entry.dataset) ?? true);
         if (entries.length === 0) return;
         const log = logger.child({ host });
         let source: AgentSession;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { FleetConfigSchema, FleetError, type FleetConfig } from '@zfs-fleet/protocol';
+import { parseSchedule } from '../schedule/due.ts';
 
 export interface LoadedConfig {
   config: FleetConfig;
@@ -23,6 +24,18 @@ export function parseConfig(text: string): { config: FleetConfig; errors?: undef
   }
   const result = FleetConfigSchema.safeParse(document.toJS());
   if (!result.success) return { errors: formatIssues(result.error.issues) };
+  const scheduleErrors = Object.entries(result.data.hosts).flatMap(([host, hostConfig]) =>
+    hostConfig.backups.flatMap((entry, index) => {
+      if (!entry.schedule) return [];
+      try {
+        parseSchedule(entry.schedule, `hosts.${host}.backups.${index}.schedule`);
+        return [];
+      } catch (error) {
+        return [(error as Error).message];
+      }
+    }),
+  );
+  if (scheduleErrors.length > 0) return { errors: scheduleErrors };
   return { config: result.data };
 }
 
@@ -57,5 +70,6 @@ export async function loadConfig(configPath: string): Promise<LoadedConfig> {
   config.ssh.identityFile = path.resolve(base, config.ssh.identityFile);
   config.ssh.knownHosts = path.resolve(base, config.ssh.knownHosts);
   if (config.stateDir) config.stateDir = path.resolve(base, config.stateDir);
+  if (config.metrics?.textfile) config.metrics.textfile = path.resolve(base, config.metrics.textfile);
   return { config, path: configPath };
 }

@@ -1,0 +1,61 @@
+import type { FleetConfig } from '@zfs-fleet/protocol';
+import { isDue, nextDue, parseSchedule } from '../schedule/due.ts';
+import { latestByUnit, unitKey, type JournalRecord } from '../state/journal.ts';
+
+export interface UnitStatusRow {
+  host: string;
+  dataset: string;
+  peer: string;
+  lastSuccess?: { at: string; snapshot?: string };
+  lastFailure?: { at: string; code: string; message: string };
+  /** Age of the newest snapshot the peer received, from its name (or the run that sent it). */
+  newestCopyAgeMs?: number;
+  rpoMs?: number;
+  /** OK: within rpo (or no rpo); STALE: older than rpo; NEVER: no successful run yet. */
+  rpoState: 'OK' | 'STALE' | 'NEVER';
+  /** Failed on its latest run. */
+  failing: boolean;
+  nextDue?: string;
+  due: boolean;
+}
+
+/** The time a fleet snapshot was taken, from its name (`fleet-20261123T033000.123Z`). */
+export function snapshotTime(name: string | undefined): Date | undefined {
+  const match = /-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\.\d{3})?Z$/.exec(name ?? '');
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s, ms] = match;
+  return new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}${ms ?? ''}Z`);
+}
+
+/** Status of every configured backup unit, from the journal alone: no host is contacted. */
+export function computeStatus(config: FleetConfig, journal: readonly JournalRecord[], now: Date): UnitStatusRow[] {
+  const units = latestByUnit(journal);
+  const rows: UnitStatusRow[] = [];
+  for (const [host, hostConfig] of Object.entries(config.hosts)) {
+    hostConfig.backups.forEach((entry, index) => {
+      for (const peer of entry.to) {
+        const unit = units.get(unitKey({ host, dataset: entry.dataset, peer }));
+        const success = unit?.lastSuccess;
+        const copyTime = success ? (snapshotTime(success.snapshot) ?? new Date(success.startedAt)) : undefined;
+        const ageMs = copyTime ? now.getTime() - copyTime.getTime() : undefined;
+        const schedule = entry.schedule ? parseSchedule(entry.schedule, `hosts.${host}.backups.${index}.schedule`) : undefined;
+        const lastAttempt = unit?.last ? new Date(unit.last.startedAt) : undefined;
+        const next = schedule ? nextDue(schedule, lastAttempt, now) : undefined;
+        rows.push({
+          host,
+          dataset: entry.dataset,
+          peer,
+          ...(success ? { lastSuccess: { at: success.finishedAt, ...(success.snapshot ? { snapshot: success.snapshot } : {}) } } : {}),
+          ...(unit?.lastFailure ? { lastFailure: { at: unit.lastFailure.finishedAt, code: unit.lastFailure.error?.code ?? unit.lastFailure.status.toUpperCase(), message: unit.lastFailure.error?.message ?? unit.lastFailure.status } } : {}),
+          ...(ageMs !== undefined ? { newestCopyAgeMs: ageMs } : {}),
+          ...(entry.rpo !== undefined ? { rpoMs: entry.rpo } : {}),
+          rpoState: ageMs === undefined ? 'NEVER' : entry.rpo !== undefined && ageMs > entry.rpo ? 'STALE' : 'OK',
+          failing: unit?.last !== undefined && unit.last !== success,
+          ...(next ? { nextDue: next.toISOString() } : {}),
+          due: schedule ? isDue(schedule, lastAttempt, now) : false,
+        });
+      }
+    });
+  }
+  return rows;
+}
