@@ -1,9 +1,6 @@
-import type { PeerEndpoint, WireConfig } from '@zfs-fleet/protocol';
+import { shellQuote, type PeerEndpoint, type WireConfig } from '@zfs-fleet/protocol';
 
-/** Quotes one word for the remote user's POSIX shell (ssh hands it a single string). */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9@%+=:,./_-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
+export { shellQuote };
 
 /**
  * argv for the system `ssh` that carries a stream from this host to a peer. BatchMode

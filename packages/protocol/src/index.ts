@@ -59,3 +59,4 @@ export { toFleetErrorFromClient } from './transport/client-error.ts';
 export { RequestFrameSchema, ResponseFrameSchema } from './transport/frame-schemas.ts';
 export type { RequestFrame, ResponseFrame } from './transport/frame-schemas.ts';
 export { formatBytes } from './format-bytes.ts';
+export { shellQuote } from './shell-quote.ts';

@@ -1,4 +1,4 @@
-import { formatBytes } from '@zfs-fleet/protocol';
+import { formatBytes, shellQuote } from '@zfs-fleet/protocol';
 import type { CommandResult } from '../ssh/run-command.ts';
 
 export type CheckStatus = 'OK' | 'WARN' | 'FAIL';
@@ -61,8 +61,4 @@ export function peerLoginScript(peer: { host: string; port: number; user: string
     'if [ -f "$HOME/.ssh/zfs-fleet_known_hosts" ]; then set -- "$@" -o "UserKnownHostsFile=$HOME/.ssh/known_hosts $HOME/.ssh/zfs-fleet_known_hosts"; fi',
     `exec ssh "$@" -p ${peer.port} -l ${shellQuote(peer.user)} ${shellQuote(peer.host)} true </dev/null`,
   ].join('\n');
-}
-
-function shellQuote(word: string): string {
-  return /^[A-Za-z0-9@%+=:,./_-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
