@@ -22,7 +22,8 @@ test('a connection broken mid-stream fails that unit with a clear error, loses n
   const running = runFleet(slow, ['backup', 'src1', '--json']);
   // Once the stream is flowing, cut it on the receiving side.
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  await lab().exec('backup1', ['pkill', '-KILL', '-f', `zfs recv`], { reject: false });
+  // Lab hosts share one pid namespace: kill only the receive in backup1's network namespace.
+  await lab().exec('backup1', ['sh', '-c', 'pkill -KILL --ns $$ --nslist net -f "zfs recv"'], { reject: false });
   const broken = await running;
   expect(broken.exitCode).toBe(1);
   const unit = broken.json.units[0];

@@ -105,3 +105,14 @@ describe('send size estimate', () => {
     expect(parseSendEstimate('usage: send [-RDp] ...')).toBeUndefined();
   });
 });
+
+describe('createDatasets', () => {
+  it('tries again when a concurrent create of a parent raced it', async () => {
+    const { createDatasets } = await import('./commands.ts');
+    const argv: string[][] = [];
+    const answers = [{ exitCode: 1, stdout: '', stderr: "cannot create 'backup/fleet': dataset already exists" }, { exitCode: 0, stdout: '', stderr: '' }];
+    const zfs: ZfsExec = { run: async (args) => (argv.push([...args]), answers.shift()!), spawn: () => { throw new Error('unused'); }, calls: () => ({ total: 0, byVerb: {} }) };
+    await createDatasets(zfs, ['backup/fleet/src1'], { properties: { atime: 'off' } });
+    expect(argv).toEqual([['create', '-p', '-o', 'atime=off', 'backup/fleet/src1'], ['create', '-p', '-o', 'atime=off', 'backup/fleet/src1']]);
+  });
+});

@@ -1,5 +1,5 @@
 import { parseDatasetName, parseSnapshotName } from '@zfs-fleet/protocol';
-import type { ZfsExec } from './exec.ts';
+import { zfsFailure, type ZfsExec } from './exec.ts';
 
 export interface SnapshotRequest {
   dataset: string;
@@ -24,7 +24,16 @@ export async function createSnapshots(zfs: ZfsExec, requests: readonly SnapshotR
 /** Creates datasets and any missing parents (`mkdir -p` semantics); existing ones are left alone. */
 export async function createDatasets(zfs: ZfsExec, datasets: readonly string[], options: { properties?: Record<string, string> } = {}): Promise<void> {
   const props = Object.entries(options.properties ?? {}).flatMap(([key, value]) => ['-o', `${key}=${value}`]);
-  for (const dataset of datasets) await zfs.run(['create', '-p', ...props, parseDatasetName(dataset)]);
+  for (const dataset of datasets) {
+    const argv = ['create', '-p', ...props, parseDatasetName(dataset)];
+    // Two sources backing up into a new receive root at once race to create its parents;
+    // the loser's `-p` then finds them there on a second try.
+    const first = await zfs.run(argv, { allowFailure: true });
+    if (first.exitCode !== 0) {
+      if (!/already exists/.test(first.stderr)) throw zfsFailure(argv, first.stderr, first.exitCode);
+      await zfs.run(argv);
+    }
+  }
 }
 
 /** Destroys exactly one snapshot: never `-r`, never a dataset. */
