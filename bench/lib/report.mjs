@@ -1,0 +1,167 @@
+// Turns the scenarios' samples into summaries (median, min–max, per-pair ratios), checks
+// them against the issue's targets, and renders one Markdown report.
+import { pairedRatio, summary } from './stats.mjs';
+
+const TARGETS = {
+  fullVsRaw: 0.95,
+  nothingNewSpeedup: 5,
+  controllerRssMib: 150,
+  agentRssMib: 120,
+};
+
+/** @param {{ payloadMib: number, transferMs: number }} sample */
+const mibps = (sample) => sample.payloadMib / (sample.transferMs / 1000);
+
+/** @param {any[]} samples @param {string} tool */
+const ofTool = (samples, tool) => samples.filter((sample) => sample.tool === tool).sort((a, b) => a.round - b.round);
+
+/** Scenario 1 or 2: throughput and wall time per tool, fleet's ratio to each other tool per round. @param {any[]} samples */
+export function summariseTransfer(samples) {
+  const fleet = ofTool(samples, 'fleet');
+  /** @type {Record<string, any>} */
+  const tools = {};
+  for (const tool of ['fleet', 'raw', 'syncoid']) {
+    const own = ofTool(samples, tool);
+    tools[tool] = {
+      mibps: summary(own.map(mibps)),
+      wallS: summary(own.map((sample) => sample.wallMs / 1000)),
+      ...(tool === 'fleet' ? {} : { fleetThroughputRatio: pairedRatio(fleet.map(mibps), own.map(mibps)), fleetWallRatio: pairedRatio(fleet.map((s) => s.wallMs), own.map((s) => s.wallMs)) }),
+    };
+  }
+  return { payloadMib: samples[0]?.payloadMib, tools };
+}
+
+/** Scenario 3. @param {{ samples: any[], few: any[] }} result */
+export function summariseNothingNew({ samples, few }) {
+  const fleet = ofTool(samples, 'fleet');
+  const syncoid = ofTool(samples, 'syncoid');
+  const fewOf = (tool) => few.find((sample) => sample.tool === tool);
+  return {
+    datasets: fleet[0]?.datasets,
+    fewDatasets: fewOf('fleet')?.datasets,
+    fleet: { wallS: summary(fleet.map((s) => s.wallMs / 1000)), zfsCalls: summary(fleet.map((s) => s.zfsCalls)), reportedZfsCalls: summary(fleet.map((s) => s.reported)), fewZfsCalls: fewOf('fleet')?.zfsCalls, fewWallS: fewOf('fleet')?.wallMs / 1000 },
+    syncoid: { wallS: summary(syncoid.map((s) => s.wallMs / 1000)), zfsCalls: summary(syncoid.map((s) => s.zfsCalls)), fewZfsCalls: fewOf('syncoid')?.zfsCalls, fewWallS: fewOf('syncoid')?.wallMs / 1000 },
+    speedup: pairedRatio(syncoid.map((s) => s.wallMs), fleet.map((s) => s.wallMs)),
+  };
+}
+
+/** Scenario 4. @param {any[]} samples */
+export function summariseFanOut(samples) {
+  const counts = [...new Set(samples.map((s) => s.sources))].sort((a, b) => a - b);
+  return counts.map((sources) => {
+    const own = samples.filter((s) => s.sources === sources);
+    return {
+      sources,
+      payloadMib: own[0].payloadMib,
+      wallS: summary(own.map((s) => s.wallMs / 1000)),
+      aggregateMibps: summary(own.map((s) => s.payloadMib / (s.wallMs / 1000))),
+      controllerCpuS: summary(own.map((s) => s.cpuMs / 1000)),
+      controllerRssMib: summary(own.map((s) => s.maxRssKb / 1024)),
+    };
+  });
+}
+
+/** Scenario 5, from the fleet runs of scenarios 1 and 2. @param {any[]} full @param {any[]} incremental */
+export function summariseFootprint(full, incremental) {
+  const of = (samples) => {
+    const fleet = ofTool(samples, 'fleet');
+    return {
+      payloadMib: fleet[0]?.payloadMib,
+      controllerRssMib: summary(fleet.map((s) => s.controller.maxRssKb / 1024)),
+      sourceAgentRssMib: summary(fleet.map((s) => s.agentsKb.bsrc1 / 1024)),
+      peerAgentRssMib: summary(fleet.map((s) => s.agentsKb.backupb / 1024)),
+    };
+  };
+  return { full: of(full), incremental: of(incremental) };
+}
+
+/** Each target: where it stands. @param {any} summaries */
+export function checkTargets(summaries) {
+  const checks = [];
+  if (summaries.full) {
+    const ratio = summaries.full.tools.raw.fleetThroughputRatio;
+    checks.push({ target: `Scenario 1: zfs-fleet throughput ≥ ${TARGETS.fullVsRaw} × raw pipe`, value: `${ratio.median.toFixed(3)}× (per-pair ${f2(ratio.min)}–${f2(ratio.max)})`, met: ratio.median >= TARGETS.fullVsRaw });
+  }
+  if (summaries.nothingNew) {
+    const s = summaries.nothingNew;
+    checks.push({ target: `Scenario 3: zfs-fleet ≥ ${TARGETS.nothingNewSpeedup}× faster than syncoid -r`, value: `${f1(s.speedup.median)}× (per-pair ${f1(s.speedup.min)}–${f1(s.speedup.max)})`, met: s.speedup.median >= TARGETS.nothingNewSpeedup });
+    const constant = s.fleet.zfsCalls.min === s.fleet.zfsCalls.max && s.fleet.fewZfsCalls === s.fleet.zfsCalls.median;
+    checks.push({ target: 'Scenario 3: constant number of zfs calls (same for the small and the large tree)', value: `${s.fleet.fewZfsCalls} calls for ${s.fewDatasets} datasets, ${s.fleet.zfsCalls.median} for ${s.datasets} (syncoid: ${s.syncoid.fewZfsCalls} and ${s.syncoid.zfsCalls.median})`, met: constant });
+  }
+  if (summaries.footprint) {
+    const both = [summaries.footprint.full, summaries.footprint.incremental];
+    const controller = Math.max(...both.map((x) => x.controllerRssMib.max));
+    const agent = Math.max(...both.flatMap((x) => [x.sourceAgentRssMib.max, x.peerAgentRssMib.max]));
+    checks.push({ target: `Scenario 5: controller peak RSS < ${TARGETS.controllerRssMib} MiB`, value: `${f1(controller)} MiB (largest of all runs)`, met: controller < TARGETS.controllerRssMib });
+    checks.push({ target: `Scenario 5: agent peak RSS < ${TARGETS.agentRssMib} MiB`, value: `${f1(agent)} MiB (largest, source or peer)`, met: agent < TARGETS.agentRssMib });
+    const growth = summaries.footprint.full.sourceAgentRssMib.median - summaries.footprint.incremental.sourceAgentRssMib.median;
+    checks.push({ target: 'Scenario 5: RSS independent of dataset size', value: `source agent ${f1(summaries.footprint.incremental.sourceAgentRssMib.median)} MiB at ${summaries.footprint.incremental.payloadMib} MiB, ${f1(summaries.footprint.full.sourceAgentRssMib.median)} MiB at ${summaries.footprint.full.payloadMib} MiB`, met: Math.abs(growth) < 10 });
+  }
+  return checks;
+}
+
+/**
+ * @param {{ meta: any, summaries: any, checks: any[] }} results
+ * @returns {string}
+ */
+export function renderMarkdown({ meta, summaries, checks }) {
+  const out = [];
+  out.push(`### Run of ${meta.finishedAt}${meta.quick ? ' (--quick: smoke mode, small data, few rounds)' : ''}`, '');
+  out.push(`Machine: ${meta.machine.cpu}, ${meta.machine.nproc} CPUs, ${meta.machine.memMib} MiB RAM, Linux ${meta.machine.kernel}; Node.js ${meta.machine.node} (controller), agent: \`${meta.machine.agent}\`; ${meta.machine.syncoid}; zfs-fuse. Commit ${meta.commit}.`, '');
+  out.push('Cells are median (min–max) over the rounds; ratios are taken per pair (round by round), then summarised the same way.', '');
+
+  for (const [key, title] of [['full', 'Scenario 1: full send'], ['incremental', 'Scenario 2: incremental send']]) {
+    const s = summaries[key];
+    if (!s) continue;
+    out.push(`#### ${title}, ${s.payloadMib} MiB incompressible (${s.tools.fleet.mibps.n} rounds)`, '');
+    out.push('| tool | throughput MiB/s | wall s | zfs-fleet ÷ tool, throughput | zfs-fleet ÷ tool, wall time |', '|---|---|---|---|---|');
+    for (const [tool, label] of [['fleet', 'zfs-fleet (transfer step)'], ['raw', 'raw `zfs send \\| ssh \\| zfs recv`'], ['syncoid', 'syncoid 2.1.0 (defaults)']]) {
+      const t = s.tools[tool];
+      out.push(`| ${label} | ${cell(t.mibps, 0)} | ${cell(t.wallS, 2)} | ${t.fleetThroughputRatio ? cell(t.fleetThroughputRatio, 2) : '—'} | ${t.fleetWallRatio ? cell(t.fleetWallRatio, 2) : '—'} |`);
+    }
+    out.push('');
+  }
+
+  const n = summaries.nothingNew;
+  if (n) {
+    out.push(`#### Scenario 3: ${n.datasets} datasets × 5 snapshots, nothing new (${n.fleet.wallS.n} rounds)`, '');
+    out.push(`| tool | wall s | zfs calls, both hosts | zfs calls for ${n.fewDatasets} datasets | syncoid ÷ zfs-fleet, wall time |`, '|---|---|---|---|---|');
+    out.push(`| zfs-fleet \`backup --no-snapshot\` | ${cell(n.fleet.wallS, 2)} | ${cell(n.fleet.zfsCalls, 0)} (agents' own count: ${cell(n.fleet.reportedZfsCalls, 0)}) | ${n.fleet.fewZfsCalls} | ${cell(n.speedup, 1)} |`);
+    out.push(`| syncoid \`-r --no-sync-snap\` | ${cell(n.syncoid.wallS, 2)} | ${cell(n.syncoid.zfsCalls, 0)} | ${n.syncoid.fewZfsCalls} | — |`);
+    out.push('');
+  }
+
+  if (summaries.fanOut) {
+    const rounds = summaries.fanOut[0]?.wallS.n;
+    out.push(`#### Scenario 4: fan-out, N sources at once into one peer, ${summaries.fanOut[0]?.payloadMib} MiB full each (${rounds} rounds)`, '');
+    out.push('| sources | wall s | aggregate MiB/s | controller CPU s | controller peak RSS MiB |', '|---|---|---|---|---|');
+    for (const row of summaries.fanOut) {
+      out.push(`| ${row.sources} | ${cell(row.wallS, 2)} | ${cell(row.aggregateMibps, 0)} | ${cell(row.controllerCpuS, 2)} | ${cell(row.controllerRssMib, 0)} |`);
+    }
+    out.push('');
+  }
+
+  const fp = summaries.footprint;
+  if (fp) {
+    out.push('#### Scenario 5: peak RSS during the zfs-fleet runs of scenarios 1 and 2', '');
+    out.push(`| process | ${fp.full.payloadMib} MiB full | ${fp.incremental.payloadMib} MiB incremental | target |`, '|---|---|---|---|');
+    out.push(`| controller (\`fleet\`) | ${cell(fp.full.controllerRssMib, 1)} | ${cell(fp.incremental.controllerRssMib, 1)} | < ${TARGETS.controllerRssMib} MiB |`);
+    out.push(`| agent on the source | ${cell(fp.full.sourceAgentRssMib, 1)} | ${cell(fp.incremental.sourceAgentRssMib, 1)} | < ${TARGETS.agentRssMib} MiB |`);
+    out.push(`| agent on the peer | ${cell(fp.full.peerAgentRssMib, 1)} | ${cell(fp.incremental.peerAgentRssMib, 1)} | < ${TARGETS.agentRssMib} MiB |`);
+    out.push('');
+  }
+
+  if (checks.length) {
+    out.push('#### Targets', '', '| target | measured | status |', '|---|---|---|');
+    for (const check of checks) out.push(`| ${check.target} | ${check.value} | ${check.met ? 'met' : '**missed**'} |`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** @param {{ median: number, min: number, max: number }} s @param {number} digits */
+function cell(s, digits) {
+  return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+}
+const f1 = (x) => x.toFixed(1);
+const f2 = (x) => x.toFixed(2);

@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// zfs-fleet benchmarks: zfs-fleet against a raw `zfs send | ssh | zfs recv` pipe and syncoid,
+// on the bench lab (.lab/bench, 10.77.1.x). Run as root from the repository:
+//
+//   npm run bench                      # everything (about 15 minutes)
+//   npm run bench -- --quick           # smoke mode: small data, few rounds
+//   npm run bench -- --scenarios 1,3   # some scenarios (5 needs 1 and 2)
+//   npm run bench -- --keep-lab        # leave the lab up afterwards; --reuse-lab starts from it
+//   npm run bench -- --build           # rebuild the controller and agent first
+//
+// Prints a Markdown table and writes bench/results/latest.json and latest.md.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { run } from './lib/exec.mjs';
+import { LAB_DIR, REPO, labDown, labFleetSettings, labUp, log, snapshotTools } from './lib/lab.mjs';
+import { scenarioFanOut, scenarioFull, scenarioIncremental, scenarioNothingNew } from './lib/scenarios.mjs';
+import { checkTargets, renderMarkdown, summariseFanOut, summariseFootprint, summariseNothingNew, summariseTransfer } from './lib/report.mjs';
+
+/** Full and smoke-mode sizes; the full ones are the issue's. */
+const PROFILES = {
+  full: { rounds: 4, fullMib: 300, incMib: 20, manyDatasets: 200, fewDatasets: 10, manyRounds: 3, fanMib: 50, fanCounts: [1, 2, 4, 8], fanRounds: 3 },
+  quick: { rounds: 2, fullMib: 30, incMib: 5, manyDatasets: 20, fewDatasets: 5, manyRounds: 2, fanMib: 5, fanCounts: [1, 2, 4, 8], fanRounds: 1 },
+};
+/** Debian packages the lab and the bench need (sanoid provides syncoid; lzop is its default compressor). */
+const PACKAGES = { 'zfs-fuse': 'zfs-fuse', sshd: 'openssh-server', ssh: 'openssh-client', ip: 'iproute2', syncoid: 'sanoid', lzop: 'lzop', mbuffer: 'mbuffer', pv: 'pv' };
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      scenarios: { type: 'string', default: '1,2,3,4,5' },
+      'keep-lab': { type: 'boolean', default: false },
+      'reuse-lab': { type: 'boolean', default: false },
+      build: { type: 'boolean', default: false },
+    },
+  });
+  if (process.getuid?.() !== 0) throw new Error('the bench needs root (namespaces, zfs-fuse); run it as root');
+  const options = { quick: values.quick, ...(values.quick ? PROFILES.quick : PROFILES.full) };
+  const wanted = new Set(values.scenarios.split(',').map(Number));
+  if (wanted.has(5)) { wanted.add(1); wanted.add(2); }
+  if (wanted.has(2)) wanted.add(1);
+  const startedAt = new Date();
+
+  await installPackages();
+  await buildIfNeeded(values.build);
+  snapshotTools();
+  await labUp({ reuse: values['reuse-lab'] });
+  const machine = await machineInfo();
+  /** @type {Record<string, any>} */
+  const results = {};
+  try {
+    if (wanted.has(1)) {
+      log('scenario 1: full');
+      const { samples, bench } = await scenarioFull(options);
+      results.full = samples;
+      if (wanted.has(2)) {
+        log('scenario 2: incremental');
+        results.incremental = (await scenarioIncremental(options, bench)).samples;
+      }
+    }
+    if (wanted.has(3)) {
+      log('scenario 3: many datasets, nothing new');
+      results.nothingNew = await scenarioNothingNew(options);
+    }
+    if (wanted.has(4)) {
+      log('scenario 4: fan-out');
+      results.fanOut = (await scenarioFanOut(options)).samples;
+    }
+  } finally {
+    if (!values['keep-lab']) await labDown();
+    else log(`lab left up: bash test/lab/lab.sh down ${path.relative(REPO, LAB_DIR)}`);
+  }
+
+  const summaries = {
+    ...(results.full ? { full: summariseTransfer(results.full) } : {}),
+    ...(results.incremental ? { incremental: summariseTransfer(results.incremental) } : {}),
+    ...(results.nothingNew ? { nothingNew: summariseNothingNew(results.nothingNew) } : {}),
+    ...(results.fanOut ? { fanOut: summariseFanOut(results.fanOut) } : {}),
+    ...(results.full && results.incremental && wanted.has(5) ? { footprint: summariseFootprint(results.full, results.incremental) } : {}),
+  };
+  const meta = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), quick: options.quick, options, machine, commit: await commit() };
+  const checks = checkTargets(summaries);
+  const markdown = renderMarkdown({ meta, summaries, checks });
+
+  const dir = path.join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify({ meta, summaries, checks, samples: results }, null, 2)}\n`);
+  writeFileSync(path.join(dir, 'latest.md'), `${markdown}\n`);
+  process.stdout.write(`\n${markdown}\n`);
+  log(`wrote ${path.relative(REPO, dir)}/latest.json and latest.md`);
+}
+
+/** Installs the Debian packages that are missing (nothing when all are there). */
+async function installPackages() {
+  const missing = [];
+  for (const [command, pkg] of Object.entries(PACKAGES)) {
+    const found = await run('sh', ['-c', `command -v ${command} || test -x /usr/sbin/${command}`], { reject: false });
+    if (found.code !== 0) missing.push(pkg);
+  }
+  if (missing.length === 0) return;
+  log(`installing ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, echo: true, reject: false });
+  if ((await install()).code !== 0) {
+    await run('apt-get', ['update'], { env, echo: true });
+    await run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, echo: true });
+  }
+}
+
+/** Builds the controller and agent bundles when they are missing (or when asked). @param {boolean} force */
+async function buildIfNeeded(force) {
+  const bundles = ['packages/controller/dist/fleet.mjs', 'packages/agent/dist/fleet-agent.mjs'].map((file) => path.join(REPO, file));
+  if (!force && bundles.every((file) => existsSync(file))) return;
+  log('building (npx turbo run build)');
+  await run('npx', ['turbo', 'run', 'build'], { cwd: REPO, echo: true });
+}
+
+async function machineInfo() {
+  const text = async (command) => (await run('sh', ['-c', command], { reject: false })).stdout.trim();
+  const agentNode = labFleetSettings().agent.command.split(' ')[0];
+  return {
+    nproc: Number(await text('nproc')),
+    memMib: Number(await text("free -m | awk '/^Mem:/ { print $2 }'")),
+    kernel: await text('uname -r'),
+    cpu: os.cpus()[0]?.model ?? 'unknown CPU',
+    node: process.version,
+    agent: `${path.basename(path.dirname(path.dirname(agentNode)))} ${await text(`${agentNode} --version`)}`,
+    syncoid: (await text('syncoid --version 2>&1 | head -1')).replace(/^.*syncoid/, 'syncoid'),
+    os: await text('. /etc/os-release && echo "$PRETTY_NAME"'),
+  };
+}
+
+async function commit() {
+  const head = await run('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, reject: false });
+  const dirty = await run('git', ['status', '--porcelain', '--', 'packages'], { cwd: REPO, reject: false });
+  return `${head.stdout.trim() || 'unknown'}${dirty.stdout.trim() ? ' (with uncommitted changes in packages/)' : ''}`;
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
