@@ -67,6 +67,13 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
   };
   const units: UnitReport[] = [];
   const hosts: HostReport[] = [];
+  // Open every session at once: a peer's SSH handshake and agent start overlap the sources'
+  // snapshots and listings instead of following them.
+  for (const host of options.hosts) {
+    const entries = (config.hosts[host]?.backups ?? []).filter((entry) => options.only?.(host, entry.dataset) ?? true);
+    if (entries.length === 0) continue;
+    for (const name of [host, ...entries.flatMap((entry) => entry.to)]) void sessions.get(name).catch(() => undefined);
+  }
 
   try {
     await Promise.all(
