@@ -126,10 +126,10 @@ export async function streamTransfer(transfer: Transfer, options: StreamTransfer
         details: { peer: options.peer.name, stderr },
       });
     }
-    // A send that failed on its own ends the stream early, and zfs recv then complains about a
-    // short stream: the send's error says what went wrong. A send that only lost its reader
-    // (broken pipe) is a consequence, not the cause.
-    if (sendResult.error && !BROKEN_PIPE.test(sendResult.stderr) && sendResult.exitCode !== 141) throw sendResult.error;
+    // A send that failed for a reason zfs names (a missing base, say) ends the stream early,
+    // and zfs recv then complains about a short stream: the send's error is the cause. A send
+    // that merely lost its reader (broken pipe, or nothing specific) is a consequence.
+    if (sendResult.error && sendResult.error.code !== 'ZFS_FAILED' && !BROKEN_PIPE.test(sendResult.stderr) && sendResult.exitCode !== 141) throw sendResult.error;
     if (sshResult.exitCode === 255 && !/cannot receive/i.test(stderr)) {
       throw new FleetError('STREAM_FAILED', `The connection to peer "${options.peer.name}" broke while receiving "${describeTransfer(transfer)}"${stderr ? `: ${stderr}` : ''}; nothing partial was kept.`, {
         hint: 'Run again; check the peer if it keeps happening.',
@@ -143,9 +143,10 @@ export async function streamTransfer(transfer: Transfer, options: StreamTransfer
       });
     }
     const { code, hint } = classifyZfsError(stderr, recvArgv);
-    throw new FleetError(code === 'ZFS_FAILED' ? 'STREAM_FAILED' : code, `zfs recv on peer "${options.peer.name}" failed for "${describeTransfer(transfer)}": ${stderr || `exit ${sshResult.exitCode}`}`, {
+    const sendSaid = sendResult.error ? `; zfs send on this host: ${sendResult.stderr.trim() || `exit ${sendResult.exitCode}`}` : '';
+    throw new FleetError(code === 'ZFS_FAILED' ? 'STREAM_FAILED' : code, `zfs recv on peer "${options.peer.name}" failed for "${describeTransfer(transfer)}": ${stderr || `exit ${sshResult.exitCode}`}${sendSaid}`, {
       ...(hint ? { hint } : {}),
-      details: { peer: options.peer.name, argv: recvArgv, stderr },
+      details: { peer: options.peer.name, argv: recvArgv, stderr, ...(sendResult.error ? { sendStderr: sendResult.stderr } : {}) },
     });
   }
   if (sendResult.error) throw sendResult.error;

@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { createTRPCClient, type TRPCClient } from '@trpc/client';
 import type pino from 'pino';
 import type { AgentRouter } from '@zfs-fleet/agent';
@@ -42,6 +43,8 @@ export async function connectAgent(config: FleetConfig, host: string, logger: pi
   }
 }
 
+const HELLO_TIMEOUT_MS = 30_000;
+
 async function openAgentSession(config: FleetConfig, host: string, logger: pino.Logger): Promise<AgentSession> {
   const endpoint = hostEndpoint(config, host);
   const log = logger.child({ host });
@@ -65,10 +68,14 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
     const agent = createTRPCClient<AgentRouter>({ links: [transport.link] });
     let hello: HelloOutput;
     try {
-      hello = await agent.hello.query({ controllerVersion: FLEET_VERSION });
+      hello = await withinHandshake(channel, host, agent.hello.query({ controllerVersion: FLEET_VERSION }));
     } catch (error) {
       const fleetError = toFleetErrorFromClient(error);
-      if (fleetError.code === 'SSH_CHANNEL_CLOSED') throw await describeAgentStartFailure(host, command, await exitCode, stderrTail);
+      if (fleetError.code === 'SSH_CHANNEL_CLOSED') {
+        // The exit status may trail the close, or never come: wait for it briefly.
+        const code = await Promise.race([exitCode, setTimeout(2_000, undefined, { ref: false })]);
+        throw await describeAgentStartFailure(host, command, code, stderrTail);
+      }
       if (fleetError.code === 'AGENT_VERSION_MISMATCH') throw versionMismatch(host, fleetError.details?.['agentVersion'], fleetError);
       throw fleetError;
     }
@@ -92,6 +99,30 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
     connection.close();
     throw error;
   }
+}
+
+/**
+ * However the channel ends (with an exit status or without), the handshake must not wait
+ * forever: a close fails it at once, silence after HELLO_TIMEOUT_MS too.
+ */
+function withinHandshake<T>(channel: NodeJS.EventEmitter, host: string, hello: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onClose = () => finish(() => reject(new FleetError('SSH_CHANNEL_CLOSED', `The channel to host "${host}" closed before the agent answered.`)));
+    const timer = globalThis.setTimeout(
+      () =>
+        finish(() =>
+          reject(new FleetError('TIMEOUT', `The agent on host "${host}" did not answer the handshake within ${HELLO_TIMEOUT_MS / 1000} s.`, { hint: 'Run the agent command by hand on that host to see what it does.' })),
+        ),
+      HELLO_TIMEOUT_MS,
+    );
+    const finish = (settle: () => void) => {
+      globalThis.clearTimeout(timer);
+      channel.off('close', onClose);
+      settle();
+    };
+    channel.once('close', onClose);
+    hello.then((value) => finish(() => resolve(value)), (error: unknown) => finish(() => reject(error)));
+  });
 }
 
 function versionMismatch(host: string, agentVersion: unknown, cause?: unknown): FleetError {
