@@ -80,11 +80,22 @@ function exitCodeFor(error: FleetError): number {
   return error.code === 'USAGE' || error.code.startsWith('CONFIG_') || error.code.endsWith('_NAME_INVALID') ? EXIT.usage : error.code === 'INTERNAL' ? EXIT.internal : EXIT.failed;
 }
 
+let settled = false;
+// If the event loop empties while main() still waits, something never settled: that must not
+// look like success (exit 0) to cron or systemd.
+process.once('beforeExit', () => {
+  if (settled) return;
+  process.stderr.write('fleet: INTERNAL: the command stopped before finishing (an operation never completed); nothing reported it as done.\n');
+  process.exitCode = 70;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (thrown: unknown) => {
+    settled = true;
     const error = toFleetError(thrown);
     if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, error: error.toShape() }, null, 2)}\n`);
     process.stderr.write(`fleet: ${error.code}: ${error.message}\n${error.hint ? `hint: ${error.hint}\n` : ''}`);

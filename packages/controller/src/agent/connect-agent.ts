@@ -59,7 +59,6 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
       stderrTail = (stderrTail + text).slice(-4000);
       for (const line of text.split('\n')) if (line.trim() !== '') log.debug({ agentLog: line }, 'agent stderr');
     });
-    const exitCode = new Promise<number | undefined>((resolve) => channel.once('exit', (code: number | null) => resolve(code ?? undefined)));
     const transport = createStreamLink({
       input: channel.stdout,
       output: channel,
@@ -68,12 +67,12 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
     const agent = createTRPCClient<AgentRouter>({ links: [transport.link] });
     let hello: HelloOutput;
     try {
-      hello = await withinHandshake(channel, host, agent.hello.query({ controllerVersion: FLEET_VERSION }));
+      hello = await withinHandshake(channel.whenClosed, host, agent.hello.query({ controllerVersion: FLEET_VERSION }));
     } catch (error) {
       const fleetError = toFleetErrorFromClient(error);
       if (fleetError.code === 'SSH_CHANNEL_CLOSED') {
         // The exit status may trail the close, or never come: wait for it briefly.
-        const code = await Promise.race([exitCode, setTimeout(2_000, undefined, { ref: false })]);
+        const code = await Promise.race([channel.exitStatus, setTimeout(2_000, undefined, { ref: false })]);
         throw await describeAgentStartFailure(host, command, code, stderrTail);
       }
       if (fleetError.code === 'AGENT_VERSION_MISMATCH') throw versionMismatch(host, fleetError.details?.['agentVersion'], fleetError);
@@ -105,7 +104,7 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
  * However the channel ends (with an exit status or without), the handshake must not wait
  * forever: a close fails it at once, silence after HELLO_TIMEOUT_MS too.
  */
-function withinHandshake<T>(channel: NodeJS.EventEmitter, host: string, hello: Promise<T>): Promise<T> {
+function withinHandshake<T>(closed: Promise<void>, host: string, hello: Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onClose = () => finish(() => reject(new FleetError('SSH_CHANNEL_CLOSED', `The channel to host "${host}" closed before the agent answered.`)));
     const timer = globalThis.setTimeout(
@@ -115,12 +114,14 @@ function withinHandshake<T>(channel: NodeJS.EventEmitter, host: string, hello: P
         ),
       HELLO_TIMEOUT_MS,
     );
+    let done = false;
     const finish = (settle: () => void) => {
+      if (done) return;
+      done = true;
       globalThis.clearTimeout(timer);
-      channel.off('close', onClose);
       settle();
     };
-    channel.once('close', onClose);
+    void closed.then(onClose);
     hello.then((value) => finish(() => resolve(value)), (error: unknown) => finish(() => reject(error)));
   });
 }

@@ -22,13 +22,21 @@ export interface ConnectOptions {
   acceptUnknownHostKey?: boolean;
 }
 
+/** A remote command's channel, with its ending already being watched. */
+export type ExecChannel = ClientChannel & {
+  /** The exit status, or undefined when the channel closed without one (killed by a signal). */
+  exitStatus: Promise<number | undefined>;
+  /** Not `closed`: streams have a boolean of that name. */
+  whenClosed: Promise<void>;
+};
+
 export interface SshConnection {
   endpoint: HostEndpoint;
   client: SshClient;
   /** The host key the server presented, as a wire blob. */
   hostKey: Buffer;
   /** Runs a command; its stdio is the returned channel. */
-  exec(command: string): Promise<ClientChannel>;
+  exec(command: string): Promise<ExecChannel>;
   close(): void;
 }
 
@@ -86,8 +94,15 @@ export async function connectHost(endpoint: HostEndpoint, options: ConnectOption
     exec: (command) =>
       new Promise((resolve, reject) => {
         client.exec(command, (error, channel) => {
-          if (error) reject(new FleetError('SSH_CONNECT_FAILED', `Cannot start "${command}" on host "${endpoint.name}": ${error.message}`, { cause: error }));
-          else resolve(channel);
+          if (error) {
+            reject(new FleetError('SSH_CONNECT_FAILED', `Cannot start "${command}" on host "${endpoint.name}": ${error.message}`, { cause: error }));
+            return;
+          }
+          // Listen here, in the callback: a command that fails at once can have its exit status
+          // and close parsed from the same packet, before any caller's await resumes.
+          const exitStatus = new Promise<number | undefined>((settle) => channel.once('exit', (code: number | null) => settle(code ?? undefined)));
+          const closed = new Promise<void>((settle) => channel.once('close', () => settle()));
+          resolve(Object.assign(channel, { exitStatus, whenClosed: closed }));
         });
       }),
     close: () => client.end(),

@@ -14,19 +14,16 @@ export async function runCommand(connection: SshConnection, command: string, opt
   return new Promise((resolve, reject) => {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    let exitCode = -1;
     const timer = setTimeout(() => {
       channel.close();
       reject(new FleetError('TIMEOUT', `"${command}" on host "${connection.endpoint.name}" did not finish within ${options.timeoutMs} ms.`));
     }, options.timeoutMs ?? 60_000);
     channel.on('data', (chunk: Buffer) => stdout.push(chunk));
     channel.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    channel.once('exit', (code: number | null) => {
-      exitCode = code ?? -1;
-    });
-    channel.once('close', () => {
+    void channel.whenClosed.then(async () => {
       clearTimeout(timer);
-      resolve({ exitCode, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
+      const exitCode = await Promise.race([channel.exitStatus, Promise.resolve(undefined)]);
+      resolve({ exitCode: exitCode ?? -1, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
     });
     channel.end();
   });
