@@ -106,7 +106,7 @@ export const agentRouter = t.router({
     const results: TransferResult[] = [];
     for (const [index, transfer] of input.transfers.entries()) {
       const kind = transfer.resumeToken ? 'resume' : transfer.from ? 'incremental' : 'full';
-      const estimatedBytes = source.sendEstimate ? await estimateSend(ctx.zfs, buildTransferCommands(transfer, source, input.peerZfs).send).catch(() => undefined) : undefined;
+      const estimatedBytes = (source.sendEstimate ? await estimateSend(ctx.zfs, buildTransferCommands(transfer, source, input.peerZfs).send).catch(() => undefined) : undefined) ?? transfer.sizeHint;
       yield { type: 'start', index, dataset: transfer.dataset, kind, ...(estimatedBytes !== undefined ? { estimatedBytes } : {}) };
       let bytes = 0;
       let lastBytes = 0;

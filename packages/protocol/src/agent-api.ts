@@ -84,6 +84,8 @@ export const TransferSchema = z.object({
   resumeToken: z.string().regex(/^[0-9a-f-]+$/).optional(),
   /** The dataset is encrypted: send it raw (`-w`), never decrypted. */
   raw: z.boolean().default(false),
+  /** A rough size for progress where zfs cannot estimate (a full stream ≈ what it references). */
+  sizeHint: z.number().int().nonnegative().optional(),
   /** Incremental base; absent for a full stream. */
   from: SnapshotNameSchema.optional(),
   recursive: z.boolean(),

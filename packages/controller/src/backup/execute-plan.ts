@@ -1,5 +1,5 @@
 import type { ReplicationStep } from '@zfs-fleet/plan';
-import type { ReplicateEvent, Transfer, WireConfig } from '@zfs-fleet/protocol';
+import { isWithin, type DatasetTree, type ReplicateEvent, type Transfer, type WireConfig } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import type { StepReport } from './run-report.ts';
 
@@ -19,6 +19,8 @@ export interface ExecutePlanInput {
   onEvent?(event: ReplicateEvent): void;
   /** Encrypted datasets travel raw; the sender's tree knows which are. */
   isEncrypted?(dataset: string): boolean;
+  /** For progress where zfs cannot estimate: the sender's tree, whose referenced bytes size a full stream. */
+  senderTree?: DatasetTree;
 }
 
 export function sendableSteps(steps: readonly ReplicationStep[]): SendableStep[] {
@@ -44,6 +46,7 @@ export async function executePlan(input: ExecutePlanInput): Promise<void> {
     ...(step.kind === 'resume' ? { resumeToken: step.token, recursive: false, force: false } : { to: step.to.name, recursive: step.recursive, force: step.force }),
     ...(step.kind === 'incremental' ? { from: step.from.name } : {}),
     raw: input.isEncrypted?.(step.dataset) ?? false,
+    ...(step.kind === 'full' && input.senderTree ? { sizeHint: fullStreamSize(input.senderTree, step.dataset, step.recursive) } : {}),
     ...input.receiveOf(step),
   }));
   await streamTransfers(input, transfers);
@@ -78,4 +81,9 @@ function streamTransfers(input: ExecutePlanInput, transfers: Transfer[]): Promis
       },
     );
   });
+}
+
+/** A full stream carries about what its datasets reference (more with snapshots, less compressed). */
+function fullStreamSize(tree: DatasetTree, dataset: string, recursive: boolean): number {
+  return tree.datasets.filter((d) => (recursive ? isWithin(d.name, dataset) : d.name === dataset)).reduce((sum, d) => sum + d.referencedBytes, 0);
 }

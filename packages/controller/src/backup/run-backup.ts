@@ -229,6 +229,7 @@ async function executeUnit(context: ExecuteContext): Promise<void> {
         wire: context.config.wire,
         receiveOf: (step) => ({ receiveInto: joinDataset(receiveRoot, unit.host, poolOf(step.dataset)) }),
         isEncrypted: (dataset) => context.sourceTree.datasets.some((d) => d.name === dataset && d.encrypted === true),
+        senderTree: context.sourceTree,
         onEvent: (event) => context.options.onProgress?.({ host: unit.host, peer: unit.peer, dataset: unit.dataset, event }),
       });
     }

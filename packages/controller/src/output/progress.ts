@@ -35,7 +35,8 @@ export function createProgressReporter(options: { tty: boolean; stream: NodeJS.W
       if (event.type === 'progress') {
         transfer.bytes = event.bytes;
         transfer.rate = event.bytesPerSecond;
-        if (!options.tty) {
+        // Nothing moved yet (the stream is still connecting): no rate, no ETA, nothing to say.
+        if (!options.tty && event.bytes > 0) {
           const now = Date.now();
           if (now - (lastLogged.get(key) ?? 0) >= (options.logEveryMs ?? 5000)) {
             lastLogged.set(key, now);

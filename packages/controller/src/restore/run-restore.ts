@@ -129,6 +129,7 @@ export async function runRestore(config: FleetConfig, options: RestoreOptions, l
         wire: config.wire,
         receiveOf: (step) => ({ receiveInto: step.destination, exact: true, mount: true }),
         isEncrypted: (dataset) => peerList.tree.datasets.some((d) => d.name === dataset && d.encrypted === true),
+        senderTree: peerList.tree,
         ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       });
       await targetSession.agent.finishRestore.mutate({ dataset: target.dataset });
