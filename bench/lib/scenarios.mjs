@@ -95,14 +95,19 @@ class TransferBench {
 
 const TOOLS = /** @type {const} */ (['fleet', 'raw', 'syncoid']);
 
-/** Scenario 1: full copies. @param {BenchOptions} options */
-export async function scenarioFull(options, bench = new TransferBench(options)) {
-  await bench.prepare();
-  // One untimed send per tool first: the first read of freshly written data is slower for whoever goes first.
+/** An untimed full copy per tool, each on a clean peer. @param {TransferBench} bench */
+async function freshFullCopies(bench) {
   for (const tool of TOOLS) {
     await bench.reset(tool);
     await bench.send(tool, 'full');
   }
+}
+
+/** Scenario 1: full copies. @param {BenchOptions} options */
+export async function scenarioFull(options, bench = new TransferBench(options)) {
+  await bench.prepare();
+  // One untimed send per tool first: the first read of freshly written data is slower for whoever goes first.
+  await freshFullCopies(bench);
   const samples = [];
   for (let round = 0; round < options.rounds; round++) {
     for (const tool of orderOf(TOOLS, round)) {
@@ -120,10 +125,7 @@ export async function scenarioFull(options, bench = new TransferBench(options)) 
 /** Scenario 2: incMib changed since each tool's last run. @param {BenchOptions} options @param {TransferBench} bench */
 export async function scenarioIncremental(options, bench) {
   // Every tool starts from its own fresh full copy (not timed).
-  for (const tool of TOOLS) {
-    await bench.reset(tool);
-    await bench.send(tool, 'full');
-  }
+  await freshFullCopies(bench);
   const samples = [];
   for (let round = 0; round < options.rounds; round++) {
     for (const tool of orderOf(TOOLS, round)) {
