@@ -44,6 +44,8 @@ export interface TestBackup {
   to: string[];
   exclude?: string[];
   mirrorDeletions?: boolean;
+  schedule?: string;
+  rpo?: string;
 }
 
 /**

@@ -5,7 +5,7 @@ import { parsePositiveInteger } from '../cli/parse-number.ts';
 import { selectSourceHosts } from '../cli/select-hosts.ts';
 import { formatRunReport } from '../output/print-run-report.ts';
 import { createProgressReporter } from '../output/progress.ts';
-import { acquireStateLock } from '../state/lock.ts';
+import { withStateLock } from '../state/lock.ts';
 import { recordRun } from '../state/record-run.ts';
 import { stateDirOf } from '../state/state-dir.ts';
 
@@ -26,7 +26,7 @@ async function backupOrPlan(context: CommandContext, planOnly: boolean): Promise
   const snapshot = stringFlag(flags, 'snapshot');
   if (snapshot && flags['no-snapshot']) throw new FleetError('USAGE', 'Give either --snapshot or --no-snapshot, not both.');
   const parallel = stringFlag(flags, 'parallel');
-  return runAndRecord(context, config, {
+  const options: Omit<BackupOptions, 'onProgress'> = {
     hosts,
     dryRun: planOnly || flags['dry-run'] === true,
     ...(snapshot ? { snapshot: parseSnapshotName(snapshot) } : {}),
@@ -35,28 +35,32 @@ async function backupOrPlan(context: CommandContext, planOnly: boolean): Promise
     force: flags.force === true,
     ...(parallel ? { parallel: parsePositiveInteger(parallel, '--parallel') } : {}),
     autoInstall: context.autoInstall,
-  }, 'backup');
+  };
+  // A plan changes nothing and takes no lock; a backup runs under the state directory's lock.
+  if (options.dryRun) return runAndRecord(context, config, options, 'backup');
+  return withStateLock(stateDirOf(config), 'backup', () => runAndRecord(context, config, options, 'backup'));
 }
 
 /**
- * Runs a backup the way every command does: under the state directory's lock (a dry run
- * changes nothing and takes none), with progress, then journal and metrics, then the report.
+ * Runs a backup the way `backup` and `run` both do: with progress, then (unless a dry run)
+ * journal and metrics, then the report. Call it holding the state lock unless a dry run.
  */
 export async function runAndRecord(context: CommandContext, config: FleetConfig, options: Omit<BackupOptions, 'onProgress'>, command: 'backup' | 'run'): Promise<number> {
-  const stateDir = stateDirOf(config);
-  const release = options.dryRun ? undefined : await acquireStateLock(stateDir, command);
-  try {
-    const progress = createProgressReporter({ tty: context.tty, stream: context.out, logger: context.logger });
-    const report = await runBackup(config, { ...options, onProgress: (event) => progress.onProgress(event) }, context.logger);
-    progress.stop();
-    if (!options.dryRun) {
-      await recordRun(config, stateDir, report, command).catch((error: unknown) => context.logger.error({ err: error, stateDir }, 'could not record the run in the journal'));
-    }
-    context.out.write(context.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatRunReport(report, { colour: context.tty })}\n`);
-    return report.ok ? EXIT.ok : EXIT.failed;
-  } finally {
-    await release?.();
+  const progress = createProgressReporter({ tty: context.tty, stream: context.out, logger: context.logger });
+  const report = await runBackup(config, { ...options, onProgress: (event) => progress.onProgress(event) }, context.logger);
+  progress.stop();
+  let recorded = true;
+  if (!options.dryRun) {
+    const stateDir = stateDirOf(config);
+    // The data is on the peers already, so the report still goes out; but without a journal
+    // the scheduler and status go blind, so the run exits non-zero.
+    recorded = await recordRun(config, stateDir, report, command, options.now?.()).then(
+      (metricsFile) => (context.logger.debug({ stateDir, metricsFile }, 'run journaled'), true),
+      (error: unknown) => (context.logger.error({ err: error, stateDir }, 'could not record the run in the journal'), false),
+    );
   }
+  context.out.write(context.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatRunReport(report, { colour: context.tty })}\n`);
+  return report.ok && recorded ? EXIT.ok : EXIT.failed;
 }
 
 export const backupCommand: Command = {

@@ -1,50 +1,77 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { UnitStatusRow } from '../status/compute-status.ts';
-import type { JournalRecord } from '../state/journal.ts';
-import { latestByUnit, unitKey } from '../state/journal.ts';
+import { summarizeJournal, unitKey, type JournalRecord, type UnitHistory } from '../state/journal.ts';
 
 interface Metric {
   name: string;
   help: string;
   type: 'gauge' | 'counter';
-  value(row: UnitStatusRow, unit: ReturnType<typeof latestByUnit> extends Map<string, infer U> ? U | undefined : never): number | undefined;
+  value(row: UnitStatusRow, unit: UnitHistory | undefined): number | undefined;
 }
 
+const seconds = (iso: string) => Date.parse(iso) / 1000;
+
+// Times are absolute timestamps, not ages: the file is only rewritten after a run, and an
+// alert must still fire when the controller stops running (`time() - ..._timestamp_seconds`).
 const METRICS: readonly Metric[] = [
-  { name: 'zfs_fleet_last_success_timestamp_seconds', help: 'When the last successful backup of this dataset to this peer finished.', type: 'gauge', value: (_row, unit) => (unit?.lastSuccess ? Date.parse(unit.lastSuccess.finishedAt) / 1000 : undefined) },
-  { name: 'zfs_fleet_newest_copy_age_seconds', help: 'Age of the newest snapshot the peer holds, as of this file.', type: 'gauge', value: (row) => (row.newestCopyAgeMs === undefined ? undefined : row.newestCopyAgeMs / 1000) },
+  { name: 'zfs_fleet_last_success_timestamp_seconds', help: 'When the last successful run of this dataset to this peer finished.', type: 'gauge', value: (_row, unit) => (unit?.lastSuccess ? seconds(unit.lastSuccess.finishedAt) : undefined) },
+  { name: 'zfs_fleet_newest_copy_timestamp_seconds', help: 'When the newest snapshot this peer holds of this dataset was taken.', type: 'gauge', value: (row) => (row.newestCopy ? seconds(row.newestCopy.takenAt) : undefined) },
   { name: 'zfs_fleet_rpo_seconds', help: 'The recovery point objective configured for this entry.', type: 'gauge', value: (row) => (row.rpoMs === undefined ? undefined : row.rpoMs / 1000) },
-  { name: 'zfs_fleet_last_run_duration_seconds', help: 'Duration of the last run of this unit.', type: 'gauge', value: (_row, unit) => (unit?.last ? unit.last.durationMs / 1000 : undefined) },
+  { name: 'zfs_fleet_last_run_timestamp_seconds', help: 'When the last run of this unit finished, successful or not.', type: 'gauge', value: (_row, unit) => (unit?.last ? seconds(unit.last.finishedAt) : undefined) },
+  { name: 'zfs_fleet_last_run_duration_seconds', help: 'Transfer time of the last run of this unit.', type: 'gauge', value: (_row, unit) => (unit?.last ? unit.last.durationMs / 1000 : undefined) },
   { name: 'zfs_fleet_last_run_bytes', help: 'Bytes sent by the last run of this unit.', type: 'gauge', value: (_row, unit) => unit?.last?.bytes },
   { name: 'zfs_fleet_last_run_success', help: '1 if the last run of this unit succeeded, 0 if it failed or was blocked.', type: 'gauge', value: (row, unit) => (unit?.last ? (row.failing ? 0 : 1) : undefined) },
-  { name: 'zfs_fleet_failures_total', help: 'Failed or blocked runs of this unit since the journal began.', type: 'counter', value: (_row, unit) => unit?.failures ?? 0 },
+  { name: 'zfs_fleet_failures_total', help: 'Failed or blocked runs of this unit in the journal.', type: 'counter', value: (_row, unit) => unit?.failures ?? 0 },
 ];
 
+/** Every metric name the textfile may hold. */
+export const METRIC_NAMES: readonly string[] = METRICS.map((metric) => metric.name);
+
+/** Label values escaped as the text format wants: backslash, double quote and newline. */
 function labels(row: UnitStatusRow): string {
   const escape = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
   return `{host="${escape(row.host)}",dataset="${escape(row.dataset)}",peer="${escape(row.peer)}"}`;
 }
 
-/** The Prometheus text exposition of the fleet's state, for node_exporter's textfile collector. */
+function formatValue(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Math.round(value * 1000) / 1000);
+}
+
+/** The Prometheus text exposition of the fleet's state, for node_exporter's textfile collector. Pure. */
 export function renderMetrics(rows: readonly UnitStatusRow[], journal: readonly JournalRecord[]): string {
-  const units = latestByUnit(journal);
+  const units = summarizeJournal(journal);
   const lines: string[] = [];
   for (const metric of METRICS) {
     const samples = rows.flatMap((row) => {
       const value = metric.value(row, units.get(unitKey(row)));
-      return value === undefined ? [] : [`${metric.name}${labels(row)} ${Number.isInteger(value) ? value : value.toFixed(3)}`];
+      return value === undefined ? [] : [`${metric.name}${labels(row)} ${formatValue(value)}`];
     });
     if (samples.length === 0) continue;
     lines.push(`# HELP ${metric.name} ${metric.help}`, `# TYPE ${metric.name} ${metric.type}`, ...samples);
   }
-  return `${lines.join('\n')}\n`;
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
-/** Written to a temporary file and renamed: the collector never reads half a file. */
+/**
+ * Written to a temporary file in the same directory, fsynced, then renamed over the old one:
+ * the collector reads either the previous file or the new one, never half of one. The
+ * temporary name does not end in `.prom`, so the collector never picks it up.
+ */
 export async function writeMetricsFile(file: string, content: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, content, { mode: 0o644 });
-  await rename(temporary, file);
+  const handle = await open(temporary, 'w', 0o644);
+  try {
+    await handle.write(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temporary, file);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
 }

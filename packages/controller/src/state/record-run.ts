@@ -1,17 +1,32 @@
 import path from 'node:path';
 import type { FleetConfig } from '@zfs-fleet/protocol';
-import type { RunReport } from '../backup/run-report.ts';
+import type { RunReport, UnitReport } from '../backup/run-report.ts';
 import { renderMetrics, writeMetricsFile } from '../metrics/prometheus-textfile.ts';
 import { computeStatus } from '../status/compute-status.ts';
-import { appendToJournal, readJournal, type JournalRecord } from './journal.ts';
+import { appendToJournal, compactJournal, readJournal, type JournalRecord } from './journal.ts';
 
-/** After a real run: one journal record per unit, then the metrics file from the whole journal. */
-export async function recordRun(config: FleetConfig, stateDir: string, report: RunReport, command: 'backup' | 'run', now = new Date()): Promise<void> {
+/**
+ * After a real run, holding the state lock: one journal record per unit (fsynced), then the
+ * Prometheus textfile from the whole journal. Returns the textfile's path.
+ */
+export async function recordRun(config: FleetConfig, stateDir: string, report: RunReport, command: 'backup' | 'run', now: Date = new Date()): Promise<string> {
+  await appendToJournal(stateDir, journalRecordsOf(report, command));
+  await compactJournal(stateDir);
+  const journal = await readJournal(stateDir);
+  const file = metricsFileOf(config, stateDir);
+  await writeMetricsFile(file, renderMetrics(computeStatus(config, journal, now), journal));
+  return file;
+}
+
+/** The journal's view of a run report: one record per unit. Pure. */
+export function journalRecordsOf(report: RunReport, command: 'backup' | 'run'): JournalRecord[] {
   const finishedAt = new Date(Date.parse(report.startedAt) + report.durationMs).toISOString();
-  const snapshots = new Map(report.hosts.map((host) => [host.host, host.snapshot]));
-  const records: JournalRecord[] = report.units.map((unit) => {
-    const steps = unit.steps;
-    const newest = steps.map((step) => step.to).find((to) => to !== undefined) ?? snapshots.get(unit.host);
+  const hostSnapshots = new Map(report.hosts.map((host) => [host.host, host.snapshot]));
+  return report.units.map((unit) => {
+    const succeeded = unit.status === 'ok' || unit.status === 'up-to-date';
+    // The top dataset's step names the snapshot the peer now holds (up-to-date steps name theirs too).
+    const snapshot = unit.steps.find((step) => step.to !== undefined)?.to ?? (unit.status === 'ok' ? hostSnapshots.get(unit.host) : undefined);
+    const error = errorOf(unit);
     return {
       runId: report.startedAt,
       command,
@@ -21,17 +36,22 @@ export async function recordRun(config: FleetConfig, stateDir: string, report: R
       dataset: unit.dataset,
       peer: unit.peer,
       status: unit.status === 'planned' ? 'ok' : unit.status,
-      bytes: steps.reduce((sum, step) => sum + (step.bytes ?? 0), 0),
-      durationMs: steps.reduce((sum, step) => sum + (step.durationMs ?? 0), 0),
-      ...(newest && (unit.status === 'ok' || unit.status === 'up-to-date') ? { snapshot: newest } : {}),
-      ...(unit.error ? { error: unit.error } : unit.status === 'blocked' ? { error: { code: steps.find((step) => step.code)?.code ?? 'INTERNAL', message: steps.find((step) => step.reason)?.reason ?? 'blocked' } } : {}),
+      bytes: unit.steps.reduce((sum, step) => sum + (step.bytes ?? 0), 0),
+      durationMs: unit.steps.reduce((sum, step) => sum + (step.durationMs ?? 0), 0),
+      ...(succeeded && snapshot ? { snapshot } : {}),
+      ...(error ? { error } : {}),
     };
   });
-  await appendToJournal(stateDir, records);
-  const journal = await readJournal(stateDir);
-  await writeMetricsFile(metricsFileOf(config, stateDir), renderMetrics(computeStatus(config, journal, now), journal));
 }
 
+function errorOf(unit: UnitReport): JournalRecord['error'] {
+  if (unit.error) return { code: unit.error.code, message: unit.error.message, ...(unit.error.hint ? { hint: unit.error.hint } : {}) };
+  if (unit.status !== 'blocked') return undefined;
+  const blocked = unit.steps.find((step) => step.action === 'blocked');
+  return { code: blocked?.code ?? 'BLOCKED', message: blocked?.reason ?? 'blocked' };
+}
+
+/** `metrics.textfile`, else `<stateDir>/zfs-fleet.prom`. */
 export function metricsFileOf(config: FleetConfig, stateDir: string): string {
   return config.metrics?.textfile ?? path.join(stateDir, 'zfs-fleet.prom');
 }

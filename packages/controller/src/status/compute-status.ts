@@ -1,6 +1,6 @@
 import type { FleetConfig } from '@zfs-fleet/protocol';
 import { isDue, nextDue, parseSchedule } from '../schedule/due.ts';
-import { latestByUnit, unitKey, type JournalRecord } from '../state/journal.ts';
+import { summarizeJournal, unitKey, type JournalRecord } from '../state/journal.ts';
 
 export interface UnitStatusRow {
   host: string;
@@ -8,7 +8,9 @@ export interface UnitStatusRow {
   peer: string;
   lastSuccess?: { at: string; snapshot?: string };
   lastFailure?: { at: string; code: string; message: string };
-  /** Age of the newest snapshot the peer received, from its name (or the run that sent it). */
+  /** The newest snapshot the peer received: its name and when it was taken (from the name, or the run that sent it). */
+  newestCopy?: { snapshot?: string; takenAt: string };
+  /** Age of that snapshot at `now`. */
   newestCopyAgeMs?: number;
   rpoMs?: number;
   /** OK: within rpo (or no rpo); STALE: older than rpo; NEVER: no successful run yet. */
@@ -19,25 +21,17 @@ export interface UnitStatusRow {
   due: boolean;
 }
 
-/** The time a fleet snapshot was taken, from its name (`fleet-20261123T033000.123Z`). */
-export function snapshotTime(name: string | undefined): Date | undefined {
-  const match = /-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\.\d{3})?Z$/.exec(name ?? '');
-  if (!match) return undefined;
-  const [, y, mo, d, h, mi, s, ms] = match;
-  return new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}${ms ?? ''}Z`);
-}
-
 /** Status of every configured backup unit, from the journal alone: no host is contacted. */
 export function computeStatus(config: FleetConfig, journal: readonly JournalRecord[], now: Date): UnitStatusRow[] {
-  const units = latestByUnit(journal);
+  const units = summarizeJournal(journal);
   const rows: UnitStatusRow[] = [];
   for (const [host, hostConfig] of Object.entries(config.hosts)) {
     hostConfig.backups.forEach((entry, index) => {
       for (const peer of entry.to) {
         const unit = units.get(unitKey({ host, dataset: entry.dataset, peer }));
         const success = unit?.lastSuccess;
-        const copyTime = success ? (snapshotTime(success.snapshot) ?? new Date(success.startedAt)) : undefined;
-        const ageMs = copyTime ? now.getTime() - copyTime.getTime() : undefined;
+        const copy = unit?.newestCopy;
+        const ageMs = copy ? now.getTime() - copy.takenAt.getTime() : undefined;
         const schedule = entry.schedule ? parseSchedule(entry.schedule, `hosts.${host}.backups.${index}.schedule`) : undefined;
         const lastAttempt = unit?.last ? new Date(unit.last.startedAt) : undefined;
         const next = schedule ? nextDue(schedule, lastAttempt, now) : undefined;
@@ -47,7 +41,7 @@ export function computeStatus(config: FleetConfig, journal: readonly JournalReco
           peer,
           ...(success ? { lastSuccess: { at: success.finishedAt, ...(success.snapshot ? { snapshot: success.snapshot } : {}) } } : {}),
           ...(unit?.lastFailure ? { lastFailure: { at: unit.lastFailure.finishedAt, code: unit.lastFailure.error?.code ?? unit.lastFailure.status.toUpperCase(), message: unit.lastFailure.error?.message ?? unit.lastFailure.status } } : {}),
-          ...(ageMs !== undefined ? { newestCopyAgeMs: ageMs } : {}),
+          ...(copy ? { newestCopy: { ...(copy.snapshot ? { snapshot: copy.snapshot } : {}), takenAt: copy.takenAt.toISOString() }, newestCopyAgeMs: ageMs } : {}),
           ...(entry.rpo !== undefined ? { rpoMs: entry.rpo } : {}),
           rpoState: ageMs === undefined ? 'NEVER' : entry.rpo !== undefined && ageMs > entry.rpo ? 'STALE' : 'OK',
           failing: unit?.last !== undefined && unit.last !== success,
