@@ -1,7 +1,8 @@
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { UnitStatusRow } from '../status/compute-status.ts';
 import { summarizeJournal, unitKey, type JournalRecord, type UnitHistory } from '../state/journal.ts';
+import { writeFileAtomically } from '../state/write-atomically.ts';
 
 interface Metric {
   name: string;
@@ -60,18 +61,5 @@ export function renderMetrics(rows: readonly UnitStatusRow[], journal: readonly 
  */
 export async function writeMetricsFile(file: string, content: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  const handle = await open(temporary, 'w', 0o644);
-  try {
-    await handle.write(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, file);
-  } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomically(file, content, 0o644);
 }

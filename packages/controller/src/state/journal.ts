@@ -1,6 +1,7 @@
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomically } from './write-atomically.ts';
 import { snapshotNameTime } from '../backup/snapshot-name.ts';
 
 /*
@@ -151,20 +152,7 @@ export async function compactJournal(stateDir: string, options: { atBytes?: numb
   if (size <= (options.atBytes ?? COMPACT_AT_BYTES)) return false;
   const records = await readJournal(stateDir);
   const kept = selectRecordsToKeep(records, options.keepPerUnit ?? KEEP_PER_UNIT);
-  const temporary = `${file}.compact.${process.pid}`;
-  const handle = await open(temporary, 'w', 0o600);
-  try {
-    await handle.write(kept.map((record) => `${JSON.stringify(record)}\n`).join(''));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, file);
-  } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomically(file, kept.map((record) => `${JSON.stringify(record)}\n`).join(''), 0o600);
   await syncDirectory(stateDir);
   return true;
 }
