@@ -3,8 +3,5 @@ export type { BlockedStep, FullStep, IncrementalStep, PlanInput, ReplicationPlan
 export { newestCommonSnapshot } from './newest-common-snapshot.ts';
 export type { CommonSnapshot } from './newest-common-snapshot.ts';
 export { isExcluded } from './is-excluded.ts';
-export { describeStep } from './describe-step.ts';
-export { summarizePlan } from './summarize-plan.ts';
-export type { PlanSummary } from './summarize-plan.ts';
 export { selectDatasets } from './select-datasets.ts';
 export type { Selection } from './select-datasets.ts';

@@ -87,10 +87,6 @@ function worst(findings: ReadonlyArray<[VerifyStatus, string]>): VerifyStatus {
   return SEVERITY.find((status) => findings.some(([found]) => found === status)) ?? 'OK';
 }
 
-export function worstStatus(statuses: readonly VerifyStatus[]): VerifyStatus {
-  return SEVERITY.find((status) => statuses.includes(status)) ?? 'OK';
-}
-
 /** `26h`, `3d 4h`, `45m`, `12s`. */
 export function formatAge(ms: number): string {
   const seconds = Math.round(ms / 1000);
