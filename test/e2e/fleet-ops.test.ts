@@ -185,8 +185,12 @@ describe('from a fresh lab: trust, install, back up', () => {
 
     const backup = await runFleet(configPath, ['backup', '--all', '--json']);
     expect(backup.exitCode, backup.stdout + backup.stderr).toBe(0);
-    expect(backup.json.units).toMatchObject([{ host: 'ops1', peer: 'opsb', status: 'ok' }]);
-    expect(await lab.zfs('opsb', ['list', '-H', '-o', 'name', `backup/fleet/ops1/${DATASET}`])).toContain(`backup/fleet/ops1/${DATASET}`);
+    expect(backup.json.units).toMatchObject([{ host: 'ops1', peer: 'opsb', status: 'ok', steps: [{ action: 'full' }] }]);
+    const copy = `backup/fleet/ops1/${DATASET}`;
+    expect(await hashOn('opsb', copy, 'a.bin')).toBe(await hashOn('ops1', DATASET, 'a.bin'));
+    const sourceGuids = await snapshotGuidsOn('ops1', DATASET);
+    expect(sourceGuids.size).toBe(1);
+    expect(await snapshotGuidsOn('opsb', copy)).toEqual(sourceGuids);
   });
 
   test('an agent of another version is named with both versions; --auto-install replaces it', async () => {
@@ -242,3 +246,15 @@ describe('from a fresh lab: trust, install, back up', () => {
     expect(text.stdout).toContain('fix: run `fleet keys setup ops1`');
   });
 });
+
+/** sha256 of a file in a dataset of this file's lab, mounting a received (unmounted) copy first. */
+async function hashOn(host: string, dataset: string, file: string): Promise<string> {
+  const script = 'if [ "$(zfs get -H -o value mounted "$1")" != yes ]; then zfs mount "$1"; fi; sha256sum "$(zfs get -H -o value mountpoint "$1")/$2"';
+  return (await lab.exec(host, ['sh', '-c', script, 'sh', dataset, file])).stdout.split(/\s+/)[0]!;
+}
+
+/** Snapshot name → guid of one dataset of this file's lab (exact guids from `zfs get -Hp`). */
+async function snapshotGuidsOn(host: string, dataset: string): Promise<Map<string, string>> {
+  const out = await lab.zfs(host, ['get', '-H', '-p', '-r', '-o', 'name,value', 'guid', dataset]);
+  return new Map(out.split('\n').map((line) => line.split('\t')).filter(([name, value]) => name?.startsWith(`${dataset}@`) && value).map(([name, value]) => [name!.slice(dataset.length + 1), value!]));
+}

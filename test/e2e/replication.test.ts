@@ -1,5 +1,8 @@
-import { describe, expect, test } from 'vitest';
-import { cleanUpPeer, createDatasets, hashFile, lab, runFleet, snapshotGuids, uniqueName, writeFleetConfig, writeRandomFile, type FleetRun } from './support/fleet.ts';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, onTestFinished, test } from 'vitest';
+import { ADDRESSES, cleanUpPeer, createDatasets, hashFile, lab, runFleet, snapshotGuids, uniqueName, writeFleetConfig, writeRandomFile, type FleetRun } from './support/fleet.ts';
 
 interface Step {
   dataset: string;
@@ -190,7 +193,7 @@ test('two peers, one unreachable: the other completes, the exit code is non-zero
   expect(text.stdout).toContain('backup9: SSH_CONNECT_FAILED');
 });
 
-test('the zfs call count of a host does not grow with its number of datasets (50 vs 1)', async () => {
+test('the zfs call count of a host does not grow with its number of datasets (50 vs 1), counted on the host itself', async () => {
   const one = `tank/${uniqueName('One')}`;
   const many = `tank/${uniqueName('Many')}`;
   await createDatasets('src1', [one]);
@@ -198,20 +201,44 @@ test('the zfs call count of a host does not grow with its number of datasets (50
   await createDatasets('src1', [many, ...children]);
   cleanUpPeer('backup1', `backup/fleet/src1/${one}`);
   cleanUpPeer('backup1', `backup/fleet/src1/${many}`);
+  // src1's agent runs with a counting zfs first on its PATH: the count does not trust the agent.
+  const counter = await countZfsCalls('src1');
   const callsFor = async (dataset: string) => {
-    const config = await writeFleetConfig({ src1: [{ dataset, recursive: true, to: ['backup1'] }] });
+    const config = await writeFleetConfig({}, { extraHosts: { src1: { address: ADDRESSES.src1, agent: { command: counter.agentCommand }, backups: [{ dataset, recursive: true, to: ['backup1'] }] } } });
     const counts: number[] = [];
     for (let run = 0; run < 2; run += 1) {
+      await counter.reset();
       const result = await backup(config);
       expect(result.exitCode, result.stderr).toBe(0);
-      counts.push(result.json.hosts.find((h: { host: string }) => h.host === 'src1').zfsCalls.total);
+      const counted = await counter.count();
+      expect(result.json.hosts.find((h: { host: string }) => h.host === 'src1').zfsCalls.total).toBe(counted);
+      counts.push(counted);
     }
     return counts;
   };
   const manyCalls = await callsFor(many);
   expect(await snapshotGuids('backup1', `backup/fleet/src1/${children[48]}`)).toEqual(await snapshotGuids('src1', children[48]!));
   expect(manyCalls).toEqual(await callsFor(one));
+  expect(manyCalls[0]).toBeGreaterThan(0);
 });
+
+/**
+ * A `zfs` wrapper that logs each call before running the real one, and an agent command that
+ * puts it first on the agent's PATH (as the benchmark counts calls).
+ */
+async function countZfsCalls(host: string): Promise<{ agentCommand: string; reset(): Promise<void>; count(): Promise<number> }> {
+  const directory = await mkdtemp(path.join(os.tmpdir(), 'zfs-count-'));
+  const log = path.join(directory, 'calls.log');
+  const realZfs = (await lab().exec(host, ['sh', '-c', 'command -v zfs'])).stdout.trim();
+  await writeFile(path.join(directory, 'zfs'), `#!/bin/sh\nprintf '%s\\n' "$1" >> ${log}\nexec ${realZfs} "$@"\n`, { mode: 0o755 });
+  onTestFinished(() => rm(directory, { recursive: true, force: true }));
+  return {
+    // sshd's default PATH for a session, behind the wrapper.
+    agentCommand: `env PATH=${directory}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ${lab().config().agent.command}`,
+    reset: () => writeFile(log, ''),
+    count: async () => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean).length,
+  };
+}
 
 test('after the source prunes old snapshots, the next run keeps them on the peer', async () => {
   const { dataset, copy, config } = await singleDataset({ recursive: true });

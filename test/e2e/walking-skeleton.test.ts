@@ -67,7 +67,7 @@ test.each([
   expect(await lab().zfs('src1', ['list', '-H', '-t', 'snapshot', '-o', 'name'])).toBe(before);
 });
 
-test('the agent writes nothing but protocol frames on stdout', async () => {
+test('the agent writes nothing but protocol frames on stdout, each the answer to its call', async () => {
   const { agent } = lab().config();
   const requests = [
     { id: 1, method: 'query', params: { path: 'hello', input: { controllerVersion: '0.1.0' } } },
@@ -78,9 +78,10 @@ test('the agent writes nothing but protocol frames on stdout', async () => {
   const { stdout } = await lab().exec('src1', [...agent.command.split(' '), 'serve', '--stdio'], { input: requests.map((r) => JSON.stringify(r)).join('\n') + '\n' });
   const lines = stdout.split('\n').filter((line) => line !== '');
   expect(lines.length).toBe(requests.length);
-  for (const line of lines) {
-    const frame = JSON.parse(line);
-    expect(typeof frame.id).toBe('number');
-    expect('result' in frame || 'error' in frame).toBe(true);
-  }
+  const frames = new Map(lines.map((line) => JSON.parse(line)).map((frame) => [frame.id, frame]));
+  expect(frames.get(1)).toMatchObject({ result: { type: 'data', data: { agentVersion: '0.1.0', hostname: 'src1', zfs: { implementation: 'zfs-fuse' } } } });
+  expect(frames.get(2)).toMatchObject({ result: { type: 'data', data: { missingRoots: [], tree: { datasets: expect.arrayContaining([expect.objectContaining({ name: 'tank', type: 'filesystem' })]) } } } });
+  expect(frames.get(3)).toMatchObject({ result: { type: 'data', data: { tree: { datasets: [] }, missingRoots: ['tank/does-not-exist'] } } });
+  expect(frames.get(4)).toMatchObject({ error: { data: { code: 'NOT_FOUND', fleet: { code: 'INTERNAL' } } } });
+  expect(frames.get(4)).not.toHaveProperty('result');
 });

@@ -1,6 +1,7 @@
 import { FLEET_VERSION } from '@zfs-fleet/protocol';
 import { createAgentLogger } from './logger.ts';
-import { parseReceiveRequest, Refusal, runReceive } from './restricted-recv.ts';
+import { parseReceiveCommand, Refusal } from './receive-command.ts';
+import { runReceive } from './restricted-recv.ts';
 import { serveAgent } from './serve.ts';
 
 const USAGE = `fleet-agent ${FLEET_VERSION}: the zfs-fleet agent. The controller starts it over SSH.
@@ -39,8 +40,8 @@ async function restrictedReceive(args: string[]): Promise<number> {
     return 2;
   }
   try {
-    const request = parseReceiveRequest(process.env.SSH_ORIGINAL_COMMAND ?? '', { root, allowRollback: args.includes('--allow-rollback') });
-    return await runReceive(request);
+    const command = parseReceiveCommand(process.env.SSH_ORIGINAL_COMMAND ?? '', { root, allowRollback: args.includes('--allow-rollback') });
+    return await runReceive(command);
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
     process.stderr.write(`fleet-agent: ${error.message}\n`);

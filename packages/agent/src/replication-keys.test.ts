@@ -19,7 +19,12 @@ test('authorizing a key replaces the earlier line with the same tag and keeps th
   expect(await readFile(path.join(home, '.ssh/authorized_keys'), 'utf8')).toBe(
     'ssh-ed25519 AAAAadmin admin@laptop\nrestrict,command="fleet-agent recv --root backup/fleet/src1" ssh-ed25519 AAAAnew zfs-fleet:src1\n',
   );
-  await expect(authorizeKey({ tag: 't', publicKey: 'rm -rf /', forcedCommand: 'x' }, home)).rejects.toThrow(/not an SSH public key/);
+});
+
+test('a public key that is not one is refused with AGENT_PROTOCOL, not as an internal error, and nothing is written', async () => {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'keys-'));
+  await expect(authorizeKey({ tag: 'zfs-fleet:src1', publicKey: 'rm -rf /', forcedCommand: 'x' }, home)).rejects.toMatchObject({ name: 'FleetError', code: 'AGENT_PROTOCOL', message: expect.stringContaining('not an SSH public key') });
+  await expect(readFile(path.join(home, '.ssh/authorized_keys'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
 });
 
 test('peer host keys are recorded once per name', async () => {

@@ -1,7 +1,8 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { FleetError, writeFileAtomically } from '@zfs-fleet/protocol';
 
 /** The files of this host's zfs-fleet replication identity, in the agent user's ~/.ssh. */
 export function replicationPaths(home = os.homedir()) {
@@ -32,13 +33,15 @@ export async function authorizeKey(options: { tag: string; publicKey: string; fo
   const paths = replicationPaths(home);
   const [type, key] = options.publicKey.split(/\s+/);
   if (!type || !key || !/^ssh-ed25519$|^ecdsa-sha2-nistp\d+$|^ssh-rsa$/.test(type) || !/^[A-Za-z0-9+/=]+$/.test(key)) {
-    throw new Error(`not an SSH public key: "${options.publicKey.slice(0, 40)}..."`);
+    throw new FleetError('AGENT_PROTOCOL', `The source's agent sent something that is not an SSH public key: "${options.publicKey.slice(0, 40)}...".`, {
+      hint: 'Run `fleet agent install` on the source host, then `fleet keys setup` again.',
+    });
   }
   const line = `restrict,command="${options.forcedCommand.replaceAll('"', '\\"')}" ${type} ${key} ${options.tag}`;
   await mkdir(paths.ssh, { recursive: true, mode: 0o700 });
   const current = await readFile(paths.authorizedKeys, 'utf8').catch(() => '');
   const kept = current.split('\n').filter((existing) => existing.trim() !== '' && !existing.trimEnd().endsWith(` ${options.tag}`));
-  await writeAtomically(paths.authorizedKeys, `${[...kept, line].join('\n')}\n`);
+  await writeFileAtomically(paths.authorizedKeys, `${[...kept, line].join('\n')}\n`, 0o600);
   return line;
 }
 
@@ -49,11 +52,16 @@ export async function trustHostKeys(entries: ReadonlyArray<{ name: string; keyTy
   const current = await readFile(paths.knownHosts, 'utf8').catch(() => '');
   const names = new Set(entries.map((entry) => entry.name));
   const kept = current.split('\n').filter((line) => line.trim() !== '' && !names.has(line.split(/\s+/)[0] ?? ''));
-  await writeAtomically(paths.knownHosts, `${[...kept, ...entries.map((entry) => `${entry.name} ${entry.keyType} ${entry.keyBase64}`)].join('\n')}\n`);
+  await writeFileAtomically(paths.knownHosts, `${[...kept, ...entries.map((entry) => `${entry.name} ${entry.keyType} ${entry.keyBase64}`)].join('\n')}\n`, 0o600);
 }
 
-async function writeAtomically(file: string, content: string): Promise<void> {
-  const temporary = `${file}.zfs-fleet-${process.pid}`;
-  await writeFile(temporary, content, { mode: 0o600 });
-  await rename(temporary, file);
+/** The key and peer host keys of `fleet keys setup`, for the ssh of a stream, where this host has them. */
+export async function replicationIdentity(home?: string): Promise<{ identityFile?: string; knownHostsFiles?: string[] }> {
+  const paths = replicationPaths(home);
+  const exists = (file: string) => access(file).then(() => true, () => false);
+  const [hasKey, hasKnownHosts] = await Promise.all([exists(paths.identity), exists(paths.knownHosts)]);
+  return {
+    ...(hasKey ? { identityFile: paths.identity } : {}),
+    ...(hasKnownHosts ? { knownHostsFiles: [path.join(paths.ssh, 'known_hosts'), paths.knownHosts] } : {}),
+  };
 }

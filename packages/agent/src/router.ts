@@ -13,19 +13,15 @@ import {
   SnapshotInputSchema,
   type HelloOutput,
   type ListTreeOutput,
-  type ReplicateEvent,
-  type TransferResult,
   type ZfsCallsOutput,
 } from '@zfs-fleet/protocol';
 import { initFleetTRPC } from '@zfs-fleet/protocol';
-import { createDatasets, createSnapshots, destroySnapshot, estimateSend, listTree, moveHold, setProperties } from '@zfs-fleet/zfs';
+import { createDatasets, createSnapshots, destroySnapshot, listTree, setProperties } from '@zfs-fleet/zfs';
 import type { AgentContext } from './context.ts';
 import { authorizeKey, ensureReplicationKey, trustHostKeys } from './replication-keys.ts';
-import { buildTransferCommands, streamTransfer } from './stream-transfer.ts';
+import { replicate } from './transfer/replicate.ts';
 
 const t = initFleetTRPC<AgentContext>();
-
-const PROGRESS_INTERVAL_MS = 500;
 
 /** The agent's procedures. The controller imports only this router's type. */
 export const agentRouter = t.router({
@@ -101,51 +97,7 @@ export const agentRouter = t.router({
     return { destroyed: input.snapshots.length };
   }),
 
-  replicate: t.procedure.input(ReplicateInputSchema).subscription(async function* ({ ctx, input, signal }): AsyncGenerator<ReplicateEvent> {
-    const source = await ctx.capabilities();
-    const results: TransferResult[] = [];
-    for (const [index, transfer] of input.transfers.entries()) {
-      const kind = transfer.resumeToken ? 'resume' : transfer.from ? 'incremental' : 'full';
-      const estimatedBytes = (source.sendEstimate ? await estimateSend(ctx.zfs, buildTransferCommands(transfer, source, input.peerZfs).send).catch(() => undefined) : undefined) ?? transfer.sizeHint;
-      yield { type: 'start', index, dataset: transfer.dataset, kind, ...(estimatedBytes !== undefined ? { estimatedBytes } : {}) };
-      let bytes = 0;
-      let lastBytes = 0;
-      let lastAt = performance.now();
-      const running = streamTransfer(transfer, {
-        zfs: ctx.zfs,
-        logger: ctx.logger,
-        peer: input.peer,
-        wire: input.wire,
-        source,
-        destination: input.peerZfs,
-        sourceTools: await ctx.tools(),
-        peerTools: input.peerTools,
-        ...(signal ? { signal } : {}),
-        onBytes: (total) => { bytes = total; },
-      });
-      let settled = false;
-      void running.then(() => { settled = true; }, () => { settled = true; });
-      while (!settled) {
-        await Promise.race([running.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, PROGRESS_INTERVAL_MS))]);
-        if (settled) break;
-        const now = performance.now();
-        yield { type: 'progress', index, bytes, bytesPerSecond: ((bytes - lastBytes) * 1000) / Math.max(1, now - lastAt) };
-        lastBytes = bytes;
-        lastAt = now;
-      }
-      const outcome = await running;
-      if (source.holds && transfer.to) {
-        // Keeps the new base safe from everyone's `zfs destroy` (ours never targets it).
-        await moveHold(ctx.zfs, { dataset: transfer.dataset, ...(transfer.from ? { from: transfer.from } : {}), to: transfer.to, peer: input.peer.name, recursive: transfer.recursive }).catch((error: unknown) =>
-          ctx.logger.warn({ err: error, dataset: transfer.dataset }, 'could not move the hold on the incremental base'),
-        );
-      }
-      const result: TransferResult = { dataset: transfer.dataset, kind, ...(transfer.from ? { from: transfer.from } : {}), ...(transfer.to ? { to: transfer.to } : {}), bytes: outcome.bytes, durationMs: outcome.durationMs };
-      results.push(result);
-      yield { type: 'transferred', index, result };
-    }
-    yield { type: 'done', results, zfsCalls: ctx.zfs.calls().total };
-  }),
+  replicate: t.procedure.input(ReplicateInputSchema).subscription(({ ctx, input, signal }) => replicate(ctx, input, signal)),
 });
 
 export type AgentRouter = typeof agentRouter;

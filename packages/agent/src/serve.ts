@@ -1,23 +1,36 @@
 import type { Readable, Writable } from 'node:stream';
 import type { WireTools, ZfsCapabilities } from '@zfs-fleet/protocol';
 import { serveStream } from '@zfs-fleet/protocol';
-import { createZfsExec, probeCapabilities } from '@zfs-fleet/zfs';
+import { createZfsExec, probeCapabilities, type ZfsExec } from '@zfs-fleet/zfs';
 import type pino from 'pino';
 import type { AgentContext } from './context.ts';
 import { agentRouter } from './router.ts';
+import { streamTransfer } from './transfer/stream-transfer.ts';
 import { findWireTools } from './wire.ts';
 
+export interface ServeAgentOptions {
+  input: Readable;
+  output: Writable;
+  logger: pino.Logger;
+  /** Stand-ins for tests that serve the router in-process: a fake zfs, fixed capabilities and tools, transfers that run no processes. */
+  zfs?: ZfsExec;
+  capabilities?: ZfsCapabilities;
+  tools?: WireTools;
+  streamTransfer?: AgentContext['streamTransfer'];
+}
+
 /** Serves the agent router over a byte stream until the input ends (the controller hung up). */
-export async function serveAgent(options: { input: Readable; output: Writable; logger: pino.Logger }): Promise<void> {
-  const zfs = createZfsExec({ logger: options.logger });
-  let probed: Promise<ZfsCapabilities> | undefined;
-  let tools: Promise<WireTools> | undefined;
+export async function serveAgent(options: ServeAgentOptions): Promise<void> {
+  const zfs = options.zfs ?? createZfsExec({ logger: options.logger });
+  let probed: Promise<ZfsCapabilities> | undefined = options.capabilities ? Promise.resolve(options.capabilities) : undefined;
+  let tools: Promise<WireTools> | undefined = options.tools ? Promise.resolve(options.tools) : undefined;
   const context: AgentContext = {
     logger: options.logger,
     zfs,
     // Probed once per process, on first use: a constant cost whatever the run does.
     capabilities: () => (probed ??= probeCapabilities(zfs)),
     tools: () => (tools ??= findWireTools()),
+    streamTransfer: options.streamTransfer ?? streamTransfer,
   };
   await serveStream({ router: agentRouter, createContext: () => context, input: options.input, output: options.output, logger: options.logger });
 }

@@ -9,19 +9,20 @@ const none = { zstd: false, lz4: false, mbuffer: false, pv: false };
 
 describe('planWire', () => {
   it('sends plain when nothing is configured', () => {
-    expect(planWire({ compression: 'none' }, all, all)).toEqual({ local: [], remote: [], compression: 'none', notes: [] });
+    expect(planWire({ compression: 'none' }, all, all)).toEqual({ local: [], compression: 'none', notes: [] });
   });
 
   it('compresses on the source and decompresses on the peer when both have the tool', () => {
     const plan = planWire({ compression: 'zstd' }, all, all);
     expect(plan.compression).toBe('zstd');
     expect(plan.local).toEqual([['zstd', '-c', '-q', '-3', '-T0']]);
-    expect(plan.remote).toEqual([['zstd', '-d', '-c', '-q']]);
+    expect(plan.decompress).toBe('zstd');
   });
 
   it('falls back to plain, and says why, when the peer lacks the tool', () => {
     const plan = planWire({ compression: 'lz4' }, all, { ...all, lz4: false });
-    expect(plan).toMatchObject({ compression: 'none', local: [], remote: [] });
+    expect(plan).toMatchObject({ compression: 'none', local: [] });
+    expect(plan.decompress).toBeUndefined();
     expect(plan.notes).toEqual(['lz4 is missing on the peer; sending uncompressed']);
   });
 

@@ -12,12 +12,14 @@ export async function findWireTools(searchPath = process.env.PATH ?? ''): Promis
   return { zstd, lz4, mbuffer, pv };
 }
 
+export type Compression = 'zstd' | 'lz4';
+
 export interface WirePlan {
   /** Processes between `zfs send` and ssh on the source, in order. */
   local: string[][];
-  /** Processes before `zfs recv` on the peer, in order. */
-  remote: string[][];
-  compression: 'none' | 'zstd' | 'lz4';
+  /** The decompressor before `zfs recv` on the peer, when the stream is compressed. */
+  decompress?: Compression;
+  compression: 'none' | Compression;
   /** Why a configured option is not used, for the log. */
   notes: string[];
 }
@@ -28,18 +30,28 @@ const COMPRESSORS = {
   lz4: { compress: ['lz4', '-c', '-q'], decompress: ['lz4', '-d', '-c', '-q'] },
 } as const;
 
+export const COMPRESSIONS = Object.keys(COMPRESSORS) as Compression[];
+
+/**
+ * The one definition of a decompressor's argv: the source puts it in the peer's command and
+ * the peer's restricted receive accepts exactly it, so the two cannot drift apart.
+ */
+export function decompressorArgv(compression: Compression): string[] {
+  return [...COMPRESSORS[compression].decompress];
+}
+
 /**
  * The processes a stream passes through besides zfs and ssh. Compression is used only when
  * both ends have the tool (a stream the peer cannot decompress is worse than a slow one), and
  * mbuffer only when the source has it; the bandwidth limit is applied by the agent itself.
  */
 export function planWire(wire: WireConfig, source: WireTools, peer: WireTools): WirePlan {
-  const plan: WirePlan = { local: [], remote: [], compression: 'none', notes: [] };
+  const plan: WirePlan = { local: [], compression: 'none', notes: [] };
   if (wire.compression !== 'none') {
     if (source[wire.compression] && peer[wire.compression]) {
       plan.compression = wire.compression;
       plan.local.push([...COMPRESSORS[wire.compression].compress]);
-      plan.remote.push([...COMPRESSORS[wire.compression].decompress]);
+      plan.decompress = wire.compression;
     } else {
       plan.notes.push(`${wire.compression} is missing on the ${source[wire.compression] ? 'peer' : 'source'}; sending uncompressed`);
     }

@@ -108,6 +108,7 @@ export const ReplicateInputSchema = z.object({
   peerZfs: ZfsCapabilitiesSchema,
   peerTools: WireToolsSchema,
 });
+export type ReplicateInput = z.infer<typeof ReplicateInputSchema>;
 
 export const TransferResultSchema = z.object({
   dataset: DatasetNameSchema,

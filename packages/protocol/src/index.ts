@@ -48,7 +48,7 @@ export {
   TransferSchema,
   ZfsCallsOutputSchema,
 } from './agent-api.ts';
-export type { WireTools, HelloOutput, ListTreeOutput, PeerEndpoint, ReplicateEvent, Transfer, TransferResult, ZfsCallsOutput } from './agent-api.ts';
+export type { WireTools, HelloOutput, ListTreeOutput, PeerEndpoint, ReplicateEvent, ReplicateInput, Transfer, TransferResult, ZfsCallsOutput } from './agent-api.ts';
 export { formatFleetErrorShape, initFleetTRPC } from './transport/create-fleet-trpc.ts';
 export type { FleetTRPCErrorShape } from './transport/create-fleet-trpc.ts';
 export { serveStream } from './transport/serve-stream.ts';
@@ -60,3 +60,4 @@ export { RequestFrameSchema, ResponseFrameSchema } from './transport/frame-schem
 export type { RequestFrame, ResponseFrame } from './transport/frame-schemas.ts';
 export { formatBytes } from './format-bytes.ts';
 export { shellQuote } from './shell-quote.ts';
+export { writeFileAtomically } from './write-file-atomically.ts';

@@ -1,13 +1,18 @@
 import type { FleetErrorCode } from '@zfs-fleet/protocol';
 
+/*
+ * Every reading of zfs's stderr lives in this file: what a failure means (a fleet error code),
+ * and the few messages callers treat as answers rather than failures. Wording is the same in
+ * zfs-fuse and OpenZFS for these messages (fixtures in ./fixtures record both).
+ */
+
 interface Rule {
   pattern: RegExp;
   code: FleetErrorCode;
   hint?: string;
 }
 
-// Matched against zfs's stderr, first rule wins. Wording is the same in zfs-fuse and OpenZFS
-// for these messages (fixtures in ./fixtures record both).
+// Matched against zfs's stderr, first rule wins.
 const RULES: readonly Rule[] = [
   { pattern: /out of space|no space left|quota exceeded/i, code: 'POOL_FULL', hint: 'Free space on the pool (or raise the quota) and run again; nothing was changed.' },
   { pattern: /destination \S* ?has been modified/i, code: 'DESTINATION_MODIFIED', hint: 'Something wrote to the destination since its last snapshot; `--force` rolls it back.' },
@@ -22,10 +27,38 @@ const RULES: readonly Rule[] = [
 ];
 
 /** Maps zfs's stderr to a fleet error code and a hint. Unknown failures are ZFS_FAILED. */
-export function classifyZfsError(stderr: string, _argv: readonly string[] = []): { code: FleetErrorCode; hint?: string } {
+export function classifyZfsError(stderr: string): { code: FleetErrorCode; hint?: string } {
   // zfs wraps long messages over lines; match on one line.
   const text = stderr.replace(/\s+/g, ' ');
   const rule = RULES.find((candidate) => candidate.pattern.test(text));
   if (!rule) return { code: 'ZFS_FAILED' };
   return rule.hint ? { code: rule.code, hint: rule.hint } : { code: rule.code };
+}
+
+/** `zfs create -p` lost a race with another creator of the same dataset: a second try finds it. */
+export function isAlreadyExists(stderr: string): boolean {
+  return /already exists/i.test(stderr);
+}
+
+/**
+ * `zfs hold` of a hold already there, or `zfs release` of one that is not (the first run, or
+ * one placed by an older version): the state the caller wanted is already the state.
+ */
+export function isHoldAlreadySettled(stderr: string): boolean {
+  return /no such tag|tag does not exist|already exists/i.test(stderr);
+}
+
+/** The dataset a line of `zfs get` stderr says is missing (`cannot open 'X': dataset does not exist`), if it says that. */
+export function missingDatasetOf(line: string): string | undefined {
+  return /^cannot open '([^']+)': dataset does not exist$/.exec(line.trim())?.[1];
+}
+
+/** zfs send lost its reader: the stream broke downstream, so the send's error is a consequence. */
+export function isBrokenPipe(stderr: string, exitCode?: number): boolean {
+  return exitCode === 141 || /broken pipe|EPIPE/i.test(stderr);
+}
+
+/** zfs recv itself complained (`cannot receive ...`), as opposed to the connection carrying its stream. */
+export function isReceiveRefusal(stderr: string): boolean {
+  return /cannot receive/i.test(stderr);
 }

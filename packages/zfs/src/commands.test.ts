@@ -50,7 +50,11 @@ describe('commands', () => {
     const zfs = fakeZfs();
     await destroySnapshot(zfs, 'backup/fleet/src1/tank/a', 'old');
     expect(zfs.argv).toEqual([['destroy', 'backup/fleet/src1/tank/a@old']]);
-    await expect(destroySnapshot(zfs, 'tank/a', '')).rejects.toBeDefined();
+  });
+  it('refuses an empty snapshot name with SNAPSHOT_NAME_INVALID and runs nothing', async () => {
+    const zfs = fakeZfs();
+    await expect(destroySnapshot(zfs, 'tank/a', '')).rejects.toMatchObject({ code: 'SNAPSHOT_NAME_INVALID' });
+    expect(zfs.argv).toEqual([]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { parseDatasetName, parseSnapshotName } from '@zfs-fleet/protocol';
+import { isAlreadyExists } from './classify-error.ts';
 import { zfsFailure, type ZfsExec } from './exec.ts';
 
 export interface SnapshotRequest {
@@ -30,7 +31,7 @@ export async function createDatasets(zfs: ZfsExec, datasets: readonly string[], 
     // the loser's `-p` then finds them there on a second try.
     const first = await zfs.run(argv, { allowFailure: true });
     if (first.exitCode !== 0) {
-      if (!/already exists/.test(first.stderr)) throw zfsFailure(argv, first.stderr, first.exitCode);
+      if (!isAlreadyExists(first.stderr)) throw zfsFailure(argv, first.stderr, first.exitCode);
       await zfs.run(argv);
     }
   }

@@ -1,5 +1,6 @@
 import { parseDatasetName, parseSnapshotName } from '@zfs-fleet/protocol';
-import type { ZfsExec } from './exec.ts';
+import { isHoldAlreadySettled } from './classify-error.ts';
+import { zfsFailure, type ZfsExec } from './exec.ts';
 
 /** The hold tag that keeps a peer's incremental base: one per peer, so peers do not share fate. */
 export function holdTag(peer: string): string {
@@ -26,8 +27,6 @@ export function moveHoldArgs(options: { dataset: string; from?: string; to: stri
 export async function moveHold(zfs: ZfsExec, options: Parameters<typeof moveHoldArgs>[0]): Promise<void> {
   for (const argv of moveHoldArgs(options)) {
     const result = await zfs.run(argv, { allowFailure: true });
-    if (result.exitCode !== 0 && !/no such tag|tag does not exist|already exists/i.test(result.stderr)) {
-      throw new Error(`zfs ${argv.join(' ')}: ${result.stderr.trim()}`);
-    }
+    if (result.exitCode !== 0 && !isHoldAlreadySettled(result.stderr)) throw zfsFailure(argv, result.stderr, result.exitCode);
   }
 }

@@ -1,4 +1,5 @@
 import type { DatasetName, DatasetTree, ZfsCapabilities } from '@zfs-fleet/protocol';
+import { missingDatasetOf } from './classify-error.ts';
 import { zfsFailure, type ZfsExec } from './exec.ts';
 import { ENCRYPTION_PROPERTY, parseTree, RESUME_TOKEN_PROPERTY, TREE_PROPERTIES } from './parse-tree.ts';
 
@@ -12,8 +13,6 @@ export function listTreeArgs(roots: readonly string[], capabilities: Pick<ZfsCap
   return ['get', '-H', '-p', '-r', '-o', 'name,property,value', properties.join(','), ...roots];
 }
 
-const MISSING = /^cannot open '([^']+)': dataset does not exist$/;
-
 /**
  * Lists the datasets and snapshots under all roots with one zfs call: the number of zfs calls
  * per run must not grow with the number of datasets. Roots that do not exist are reported,
@@ -26,8 +25,8 @@ export async function listTree(zfs: ZfsExec, roots: readonly string[], capabilit
   const missingRoots: DatasetName[] = [];
   const otherErrors: string[] = [];
   for (const line of result.stderr.split('\n').map((l) => l.trim()).filter(Boolean)) {
-    const match = MISSING.exec(line);
-    if (match?.[1] && roots.includes(match[1])) missingRoots.push(match[1] as DatasetName);
+    const missing = missingDatasetOf(line);
+    if (missing && roots.includes(missing)) missingRoots.push(missing as DatasetName);
     else otherErrors.push(line);
   }
   if (result.exitCode !== 0 && (otherErrors.length > 0 || missingRoots.length === 0)) {

@@ -20,6 +20,7 @@ import { executePlan, sendableSteps } from './execute-plan.ts';
 import { reportStep } from './report-step.ts';
 import { unitStatus, isUnitSuccessful, type HostReport, type RunReport, type UnitReport } from './run-report.ts';
 import { createSnapshotName } from './snapshot-name.ts';
+import { withPendingSnapshot } from './with-pending-snapshot.ts';
 
 export interface BackupOptions {
   /** Source hosts to back up. */
@@ -40,6 +41,8 @@ export interface BackupOptions {
   only?: (host: string, dataset: string) => boolean;
   /** `--auto-install`: install the matching agent where it is missing or another version. */
   autoInstall?: boolean;
+  /** Opens a host's agent session; over SSH when absent (tests pass an in-process one). */
+  connect?: (host: string) => Promise<AgentSession>;
 }
 
 export interface TransferProgress {
@@ -57,7 +60,7 @@ export function destinationOf(receiveRoot: DatasetName, host: string, dataset: D
 /** Backs up the selected hosts' entries to their peers; one report per unit, never throws for a unit. */
 export async function runBackup(config: FleetConfig, options: BackupOptions, logger: pino.Logger): Promise<RunReport> {
   const startedAt = options.now?.() ?? new Date();
-  const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true });
+  const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });
   const limitTransfers = createLimiter(options.parallel ?? config.parallel.global);
   const hostLimiters = new Map<string, ReturnType<typeof createLimiter>>();
   const limitHost = (host: string) => {
@@ -91,7 +94,7 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
           target = await takeSnapshot(source, entries, options, createSnapshotName(config.snapshotPrefix, startedAt));
           if (target) hostReport.snapshot = target;
           sourceTree = (await source.agent.listTree.query({ roots: entries.map((entry) => entry.dataset) })).tree;
-          if (options.dryRun && target && !options.snapshot) sourceTree = withPendingSnapshot(sourceTree, entries, target);
+          if (options.dryRun && target && !options.snapshot) sourceTree = withPendingSnapshot(sourceTree, entries, target, startedAt);
         } catch (error) {
           const shape = toFleetErrorFromClient(error).toShape();
           hostReport.error = shape;
@@ -154,7 +157,9 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
     }
     for (const peer of new Set(units.map((unit) => unit.peer))) {
       const session = await sessions.get(peer).catch(() => undefined);
-      if (session && !hosts.some((h) => h.host === peer)) hosts.push({ host: peer, zfsCalls: await session.agent.zfsCalls.query() });
+      // A peer whose channel dropped after its transfers must not cost the run its report.
+      const zfsCalls = session ? await session.agent.zfsCalls.query().catch(() => undefined) : undefined;
+      if (session && !hosts.some((h) => h.host === peer)) hosts.push({ host: peer, ...(zfsCalls ? { zfsCalls } : {}) });
     }
   } finally {
     await sessions.closeAll();
@@ -188,18 +193,6 @@ function dedupe(entries: readonly BackupEntry[]): BackupEntry[] {
     if (!previous || (entry.recursive && !previous.recursive)) seen.set(entry.dataset, entry);
   }
   return [...seen.values()];
-}
-
-/** For a dry run: the snapshot the real run would take, so the plan shows what that run would send. */
-function withPendingSnapshot(tree: DatasetTree, entries: readonly BackupEntry[], name: SnapshotName): DatasetTree {
-  const covered = (dataset: string) => entries.some((entry) => dataset === entry.dataset || (entry.recursive && isWithin(dataset, entry.dataset)));
-  return {
-    datasets: tree.datasets.map((dataset) => {
-      if (!covered(dataset.name)) return dataset;
-      const createtxg = Math.max(0, ...dataset.snapshots.map((s) => s.createtxg)) + 1;
-      return { ...dataset, snapshots: [...dataset.snapshots, { name, guid: '0', createtxg, createdAt: Date.now() }] };
-    }),
-  };
 }
 
 interface ExecuteContext {

@@ -2,7 +2,7 @@ import { FleetError, parseSnapshotName, type FleetConfig } from '@zfs-fleet/prot
 import { runBackup, type BackupOptions } from '../backup/run-backup.ts';
 import { EXIT, stringFlag, type Command, type CommandContext } from '../cli/command.ts';
 import { parsePositiveInteger } from '../cli/parse-number.ts';
-import { selectSourceHosts } from '../cli/select-hosts.ts';
+import { selectHosts } from '../cli/select-hosts.ts';
 import { formatRunReport } from '../output/print-run-report.ts';
 import { createProgressReporter } from '../output/progress.ts';
 import { withStateLock } from '../state/lock.ts';
@@ -22,7 +22,7 @@ const options = {
 async function backupOrPlan(context: CommandContext, planOnly: boolean): Promise<number> {
   const { flags } = context;
   const { config } = await context.config();
-  const hosts = selectSourceHosts(config, context.args, flags.all === true);
+  const hosts = selectHosts(config, context.args, { all: flags.all === true, sources: true, example: `fleet ${planOnly ? 'plan' : 'backup'} --all` });
   const snapshot = stringFlag(flags, 'snapshot');
   if (snapshot && flags['no-snapshot']) throw new FleetError('USAGE', 'Give either --snapshot or --no-snapshot, not both.');
   const parallel = stringFlag(flags, 'parallel');

@@ -1,6 +1,6 @@
-import { appendFile, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
-import { FleetError, toFleetError, type FleetConfig, type FleetErrorShape } from '@zfs-fleet/protocol';
+import { FleetError, toFleetError, writeFileAtomically, type FleetConfig, type FleetErrorShape } from '@zfs-fleet/protocol';
 import { EXIT, type Command } from '../cli/command.ts';
 import { selectHosts } from '../cli/select-hosts.ts';
 import { formatTable } from '../output/format.ts';
@@ -77,9 +77,7 @@ export async function trustHosts(config: FleetConfig, hosts: readonly string[], 
         await appendFile(file, `${separator}${knownHostsLine(scan.name, scan.key)}\n`, { mode: 0o644 });
       } else {
         const mode = (await stat(file)).mode & 0o777;
-        const temporary = `${file}.tmp-${process.pid}`;
-        await writeFile(temporary, edit.text, { mode });
-        await rename(temporary, file);
+        await writeFileAtomically(file, edit.text, mode);
         row.replaced = edit.replaced;
       }
       row.status = edit.kind;

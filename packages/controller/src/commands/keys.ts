@@ -4,7 +4,7 @@ import type pino from 'pino';
 import { hostEndpoint } from '../agent/connect-agent.ts';
 import { SessionPool } from '../agent/session-pool.ts';
 import { EXIT, type Command } from '../cli/command.ts';
-import { selectSourceHosts } from '../cli/select-hosts.ts';
+import { selectHosts } from '../cli/select-hosts.ts';
 import { formatTable } from '../output/format.ts';
 import { keysForHost, knownHostName, parseKnownHosts } from '../ssh/known-hosts.ts';
 
@@ -72,7 +72,7 @@ export const keysCommand: Command = {
     const [verb, ...hostNames] = context.args;
     if (verb !== 'setup') throw new FleetError('USAGE', `fleet keys takes "setup", not "${verb ?? ''}".`, { hint: 'fleet keys setup --all' });
     const { config } = await context.config();
-    const hosts = selectSourceHosts(config, hostNames, context.flags.all === true);
+    const hosts = selectHosts(config, hostNames, { all: context.flags.all === true, sources: true, example: 'fleet keys setup --all' });
     const rows = await setUpKeys(config, hosts, { allowRollback: context.flags['allow-rollback'] === true }, context.logger);
     const ok = rows.every((row) => row.ok);
     if (context.json) context.out.write(`${JSON.stringify({ command: 'keys setup', ok, rows }, null, 2)}\n`);

@@ -1,6 +1,6 @@
 import { EXIT, stringFlag, type Command } from '../cli/command.ts';
 import { createClock } from '../cli/create-clock.ts';
-import { selectSourceHosts } from '../cli/select-hosts.ts';
+import { selectHosts } from '../cli/select-hosts.ts';
 import { formatVerifyReport } from '../output/print-verify-report.ts';
 import { runVerify } from '../verify/run-verify.ts';
 
@@ -10,7 +10,7 @@ export const verifyCommand: Command = {
   options: { all: { type: 'boolean' }, now: { type: 'string' } },
   async run(context) {
     const { config } = await context.config();
-    const hosts = selectSourceHosts(config, context.args, context.flags.all === true);
+    const hosts = selectHosts(config, context.args, { all: context.flags.all === true, sources: true, example: 'fleet verify --all' });
     // The same injectable clock as run and status: an invalid --now/FLEET_NOW is a usage error, not NaN ages.
     const now = createClock(stringFlag(context.flags, 'now'))();
     const report = await runVerify(config, { hosts, now, autoInstall: context.autoInstall }, context.logger);

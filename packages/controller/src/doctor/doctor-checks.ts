@@ -19,14 +19,6 @@ const GIB = 1024 ** 3;
 export const FREE_SPACE_WARN_RATIO = 0.1;
 export const FREE_SPACE_WARN_BYTES = GIB;
 
-/** `zfs get -Hp -o property,value available,used POOL` → bytes. */
-export function parseSpace(stdout: string): { availableBytes: number; usedBytes: number } | undefined {
-  const values = new Map(stdout.trim().split('\n').map((line) => line.split('\t') as [string, string]));
-  const availableBytes = Number(values.get('available'));
-  const usedBytes = Number(values.get('used'));
-  return Number.isFinite(availableBytes) && Number.isFinite(usedBytes) && values.has('available') && values.has('used') ? { availableBytes, usedBytes } : undefined;
-}
-
 /** Free space on the pool a peer receives into: a warning under 10% or under 1 GiB. */
 export function judgeFreeSpace(host: string, pool: string, space: { availableBytes: number; usedBytes: number }): DoctorCheck {
   const total = space.availableBytes + space.usedBytes;

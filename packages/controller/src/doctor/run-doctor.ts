@@ -1,6 +1,7 @@
 import { access, constants, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import type pino from 'pino';
+import { getPoolSpace } from '@zfs-fleet/zfs';
 import { poolOf, toFleetError, toFleetErrorFromClient, type DatasetName, type FleetConfig, type FleetError } from '@zfs-fleet/protocol';
 import { connectAgent, type AgentSession } from '../agent/connect-agent.ts';
 import { connectHost, type HostEndpoint, type SshConnection } from '../ssh/connect-host.ts';
@@ -8,7 +9,8 @@ import { connectOptions, hostEndpoint } from '../ssh/host-endpoint.ts';
 import { checkHostKey, fingerprint, keyTypeOf, knownHostName, parseKnownHosts } from '../ssh/known-hosts.ts';
 import { runCommand } from '../ssh/run-command.ts';
 import { scanHostKey } from '../ssh/scan-host-key.ts';
-import { judgeFreeSpace, judgePeerLogin, parseSpace, peerLoginScript, type DoctorCheck } from './doctor-checks.ts';
+import { zfsOverSsh } from '../ssh/zfs-over-ssh.ts';
+import { judgeFreeSpace, judgePeerLogin, peerLoginScript, type DoctorCheck } from './doctor-checks.ts';
 
 /** Fleet-wide checks: the files the config points at. (That the config parses is checked by loading it.) */
 export async function checkConfigFiles(config: FleetConfig, configPath: string): Promise<DoctorCheck[]> {
@@ -111,13 +113,13 @@ export async function checkHost(config: FleetConfig, host: string, logger: pino.
 
 async function checkFreeSpace(connection: SshConnection, host: string, root: DatasetName): Promise<DoctorCheck> {
   const pool = poolOf(root);
-  const result = await runCommand(connection, `zfs get -Hp -o property,value available,used ${pool}`, { timeoutMs: 30_000 }).catch((error: unknown) => toFleetError(error));
-  const space = 'exitCode' in result && result.exitCode === 0 ? parseSpace(result.stdout) : undefined;
-  if (!space) {
-    const said = 'exitCode' in result ? result.stderr.trim() || `exit ${result.exitCode}` : result.message;
+  try {
+    return judgeFreeSpace(host, pool, await getPoolSpace(zfsOverSsh(connection, { timeoutMs: 30_000 }), pool));
+  } catch (thrown) {
+    const error = toFleetError(thrown);
+    const said = typeof error.details?.['stderr'] === 'string' && error.details['stderr'] ? error.details['stderr'] : error.message;
     return { host, check: 'free space', status: 'FAIL', message: `cannot read the free space of pool ${pool} (receive.root ${root}): ${said}`, fix: `create pool ${pool} on ${host}, or fix hosts.${host}.receive.root` };
   }
-  return judgeFreeSpace(host, pool, space);
 }
 
 /** Whether a TCP connection to the host's ssh port opens; otherwise why not. */

@@ -1,8 +1,8 @@
+import { writeFileAtomically } from '@zfs-fleet/protocol';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { UnitStatusRow } from '../status/compute-status.ts';
 import { summarizeJournal, unitKey, type JournalRecord, type UnitHistory } from '../state/journal.ts';
-import { writeFileAtomically } from '../state/write-atomically.ts';
 
 interface Metric {
   name: string;

@@ -1,7 +1,7 @@
+import { writeFileAtomically } from '@zfs-fleet/protocol';
 import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomically } from './write-atomically.ts';
 import { snapshotNameTime } from '../backup/snapshot-name.ts';
 
 /*

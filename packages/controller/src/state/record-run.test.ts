@@ -2,7 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FleetConfigSchema } from '@zfs-fleet/protocol';
+import { FleetConfigSchema, isFleetErrorCode } from '@zfs-fleet/protocol';
 import type { RunReport } from '../backup/run-report.ts';
 import { readJournal } from './journal.ts';
 import { journalRecordsOf, recordRun } from './record-run.ts';
@@ -36,6 +36,12 @@ describe('journalRecordsOf', () => {
     expect(records[0]).toMatchObject({ command: 'run', startedAt: '2026-11-23T06:00:00.000Z', finishedAt: '2026-11-23T06:00:07.000Z' });
     expect(records[2]?.error).toEqual({ code: 'DESTINATION_AHEAD', message: 'the peer has newer snapshots' });
     expect(records[3]?.error).toEqual({ code: 'SSH_CONNECT_FAILED', message: 'no route', hint: 'check it' });
+  });
+
+  it('a blocked unit whose steps name no code is journaled with a code of the closed union', () => {
+    const blocked: RunReport = { ...report, units: [{ host: 'src1', dataset: 'tank/d', peer: 'backup1', status: 'blocked', steps: [] }] };
+    const [record] = journalRecordsOf(blocked, 'backup');
+    expect(isFleetErrorCode(record?.error?.code)).toBe(true);
   });
 });
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { FleetConfig } from '@zfs-fleet/protocol';
+import type { FleetConfig, FleetErrorCode } from '@zfs-fleet/protocol';
 import type { RunReport, UnitReport } from '../backup/run-report.ts';
 import { renderMetrics, writeMetricsFile } from '../metrics/prometheus-textfile.ts';
 import { computeStatus } from '../status/compute-status.ts';
@@ -44,11 +44,14 @@ export function journalRecordsOf(report: RunReport, command: 'backup' | 'run'): 
   });
 }
 
-function errorOf(unit: UnitReport): JournalRecord['error'] {
+/** Typed with the closed union, so a record can only carry a code docs/errors.md explains. */
+function errorOf(unit: UnitReport): { code: FleetErrorCode; message: string; hint?: string } | undefined {
   if (unit.error) return { code: unit.error.code, message: unit.error.message, ...(unit.error.hint ? { hint: unit.error.hint } : {}) };
   if (unit.status !== 'blocked') return undefined;
-  const blocked = unit.steps.find((step) => step.action === 'blocked');
-  return { code: blocked?.code ?? 'BLOCKED', message: blocked?.reason ?? 'blocked' };
+  const blocked = unit.steps.find((step) => step.action === 'blocked' && step.code !== undefined);
+  // Plans give every blocked step its code; a blocked unit without one is a bug, and says so.
+  if (!blocked?.code) return { code: 'INTERNAL', message: 'the unit is blocked but none of its steps says why' };
+  return { code: blocked.code, message: blocked.reason ?? 'blocked' };
 }
 
 /** `metrics.textfile`, else `<stateDir>/zfs-fleet.prom`. */

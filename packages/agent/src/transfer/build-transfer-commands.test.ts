@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { capabilitiesFromVersion } from '@zfs-fleet/zfs';
+import { buildRecvArgs, capabilitiesFromVersion } from '@zfs-fleet/zfs';
 import type { ZfsCapabilities } from '@zfs-fleet/protocol';
-import { buildTransferCommands } from './stream-transfer.ts';
+import { buildTransferCommands } from './build-transfer-commands.ts';
+
+/** The commands as the two hosts run them. */
+const argv = (commands: ReturnType<typeof buildTransferCommands>) => ({ send: commands.send, recv: buildRecvArgs(commands.recv) });
 
 // What the agent probes on each kind of host (OpenZFS from a recorded `zfs version`).
 const openzfs = capabilitiesFromVersion('zfs-2.1.11-1\nzfs-kmod-2.1.11-1\n')!;
@@ -10,14 +13,14 @@ const transfer = { dataset: 'tank/a', to: 's2', from: 's1', recursive: true, rec
 
 describe('buildTransferCommands', () => {
   it('uses only what zfs-fuse has', () => {
-    expect(buildTransferCommands(transfer, zfsFuse, zfsFuse)).toEqual({
+    expect(argv(buildTransferCommands(transfer, zfsFuse, zfsFuse))).toEqual({
       send: ['send', '-R', '-I', 'tank/a@s1', 'tank/a@s2'],
       recv: ['recv', '-d', '-u', 'backup/fleet/src1/tank'],
     });
   });
 
   it('adds -L -e -c and a resumable receive where both ends run OpenZFS 2.x', () => {
-    expect(buildTransferCommands(transfer, openzfs, openzfs)).toEqual({
+    expect(argv(buildTransferCommands(transfer, openzfs, openzfs))).toEqual({
       send: ['send', '-R', '-L', '-e', '-c', '-I', 'tank/a@s1', 'tank/a@s2'],
       recv: ['recv', '-d', '-u', '-s', 'backup/fleet/src1/tank'],
     });

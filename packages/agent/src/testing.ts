@@ -1,0 +1,5 @@
+/** For tests of the controller that serve the real agent router in-process (a fake zfs, no processes). */
+export { serveAgent } from './serve.ts';
+export type { ServeAgentOptions } from './serve.ts';
+export type { StreamTransferOptions } from './transfer/stream-transfer.ts';
+export type { TransferCommands } from './transfer/build-transfer-commands.ts';

@@ -1,0 +1,87 @@
+import { PassThrough } from 'node:stream';
+import { createTRPCClient } from '@trpc/client';
+import pino from 'pino';
+import type { AgentRouter } from '@zfs-fleet/agent';
+import { serveAgent } from '@zfs-fleet/agent/testing';
+import { createStreamLink, FLEET_VERSION, FleetConfigSchema, type FleetConfig, type ZfsCapabilities } from '@zfs-fleet/protocol';
+import { copySnapshots, createFakeZfs, createFakeZfsState, type FakeZfs } from '@zfs-fleet/zfs/testing';
+import type { AgentSession } from './connect-agent.ts';
+
+/** What zfs-fuse can do: the lab's zfs, and the plainest stream. */
+export const ZFS_FUSE: ZfsCapabilities = {
+  version: 'zfs-fuse (pool v23)',
+  implementation: 'zfs-fuse',
+  listParsable: false,
+  getTypeFilter: false,
+  resumableReceive: false,
+  bookmarks: false,
+  rawSend: false,
+  compressedSend: false,
+  largeBlocks: false,
+  embeddedData: false,
+  holds: false,
+  sendEstimate: false,
+  receiveNoMount: true,
+};
+
+export interface FakeFleet {
+  /** Each host's fake zfs: its state, and every argv the agent ran. */
+  zfs: Record<string, FakeZfs>;
+  /** Opens a session to a host's agent: the real router, served in-process over in-memory pipes. */
+  connect(host: string): Promise<AgentSession>;
+}
+
+/**
+ * A fleet in memory: one real agent router per host, each over a fake zfs, reached through
+ * the real stream link (tRPC's localLink, for our transport). A transfer copies snapshots
+ * from the source's fake zfs to the peer's as `zfs send | zfs recv` would.
+ */
+export function createFakeFleet(datasets: Record<string, string[]>): FakeFleet {
+  const zfs: Record<string, FakeZfs> = {};
+  for (const [host, names] of Object.entries(datasets)) zfs[host] = createFakeZfs(createFakeZfsState(names));
+  const logger = pino({ level: 'silent' });
+  return {
+    zfs,
+    async connect(host) {
+      const hostZfs = zfs[host];
+      if (!hostZfs) throw new Error(`the fake fleet has no host "${host}"`);
+      const toAgent = new PassThrough();
+      const toController = new PassThrough();
+      void serveAgent({
+        input: toAgent,
+        output: toController,
+        logger,
+        zfs: hostZfs,
+        capabilities: ZFS_FUSE,
+        tools: { zstd: false, lz4: false, mbuffer: false, pv: false },
+        streamTransfer: async (transfer, commands, options) => {
+          const peer = zfs[options.peer.name];
+          if (!peer) throw new Error(`the fake fleet has no peer "${options.peer.name}"`);
+          const { target, discardPool } = commands.recv;
+          copySnapshots(hostZfs.state, peer.state, {
+            dataset: transfer.dataset,
+            ...(transfer.from ? { from: transfer.from } : {}),
+            to: transfer.to!,
+            recursive: transfer.recursive,
+            destinationOf: (name) => (discardPool ? `${target}/${name.slice(name.indexOf('/') + 1)}` : `${target}${name.slice(transfer.dataset.length)}`),
+          });
+          return { bytes: 1000, durationMs: 1, compression: 'none' };
+        },
+      });
+      const transport = createStreamLink<AgentRouter>({ input: toController, output: toAgent, onProtocolError: (error) => { throw error; } });
+      const agent = createTRPCClient<AgentRouter>({ links: [transport.link] });
+      const hello = await agent.hello.query({ controllerVersion: FLEET_VERSION });
+      return { host, address: `${host}.test`, port: 22, user: 'root', agent, hello, close: () => { transport.close(); toAgent.end(); } };
+    },
+  };
+}
+
+/** A validated config for the fake fleet: these sources' backups, and `backup1`, `backup2` receiving under `backup/fleet`. */
+export function fakeFleetConfig(backups: Record<string, Array<{ dataset: string; to: string[]; recursive?: boolean; exclude?: string[]; rpo?: string }>>): FleetConfig {
+  const hosts: Record<string, unknown> = {
+    backup1: { address: 'backup1.test', receive: { root: 'backup/fleet' } },
+    backup2: { address: 'backup2.test', receive: { root: 'backup/fleet' } },
+  };
+  for (const [host, entries] of Object.entries(backups)) hosts[host] = { address: `${host}.test`, backups: entries };
+  return FleetConfigSchema.parse({ ssh: { identityFile: '/nonexistent/id', knownHosts: '/nonexistent/known_hosts' }, hosts });
+}
