@@ -3,7 +3,7 @@ import type { ZfsCapabilities } from '@zfs-fleet/protocol';
 import type { ZfsExec } from './exec.ts';
 
 /** Everything off: what the oldest zfs we support (zfs-fuse, pool v23) can do. */
-const LEGACY: Omit<ZfsCapabilities, 'version' | 'implementation'> = {
+export const LEGACY_CAPABILITIES: Omit<ZfsCapabilities, 'version' | 'implementation'> = {
   listParsable: false,
   getTypeFilter: false,
   resumableReceive: false,
@@ -54,7 +54,7 @@ export async function probeCapabilities(zfs: ZfsExec): Promise<ZfsCapabilities> 
     if (parsed) return parsed;
   }
   const kernelVersion = await readFile('/sys/module/zfs/version', 'utf8').catch(() => undefined);
-  if (kernelVersion) return { ...LEGACY, version: `zfs-kmod-${kernelVersion.trim()} (no version command)`, implementation: 'openzfs' };
+  if (kernelVersion) return { ...LEGACY_CAPABILITIES, version: `zfs-kmod-${kernelVersion.trim()} (no version command)`, implementation: 'openzfs' };
   const isFuse = await Promise.any(['/usr/sbin/zfs-fuse', '/sbin/zfs-fuse', '/usr/bin/zfs-fuse'].map((path) => access(path))).then(() => true, () => false);
-  return { ...LEGACY, version: isFuse ? 'zfs-fuse (pool v23)' : 'unknown (no version command)', implementation: isFuse ? 'zfs-fuse' : 'unknown' };
+  return { ...LEGACY_CAPABILITIES, version: isFuse ? 'zfs-fuse (pool v23)' : 'unknown (no version command)', implementation: isFuse ? 'zfs-fuse' : 'unknown' };
 }

@@ -3,26 +3,10 @@ import { createTRPCClient } from '@trpc/client';
 import pino from 'pino';
 import type { AgentRouter } from '@zfs-fleet/agent';
 import { serveAgent } from '@zfs-fleet/agent/testing';
-import { createStreamLink, FLEET_VERSION, FleetConfigSchema, type FleetConfig, type ZfsCapabilities } from '@zfs-fleet/protocol';
-import { copySnapshots, createFakeZfs, createFakeZfsState, type FakeZfs } from '@zfs-fleet/zfs/testing';
+import { createStreamLink, FLEET_VERSION, FleetConfigSchema, type FleetConfig } from '@zfs-fleet/protocol';
+import type { ZfsExec } from '@zfs-fleet/zfs';
+import { copySnapshots, createFakeZfs, createFakeZfsState, ZFS_FUSE_CAPABILITIES, type FakeZfs } from '@zfs-fleet/zfs/testing';
 import type { AgentSession } from './connect-agent.ts';
-
-/** What zfs-fuse can do: the lab's zfs, and the plainest stream. */
-export const ZFS_FUSE: ZfsCapabilities = {
-  version: 'zfs-fuse (pool v23)',
-  implementation: 'zfs-fuse',
-  listParsable: false,
-  getTypeFilter: false,
-  resumableReceive: false,
-  bookmarks: false,
-  rawSend: false,
-  compressedSend: false,
-  largeBlocks: false,
-  embeddedData: false,
-  holds: false,
-  sendEstimate: false,
-  receiveNoMount: true,
-};
 
 export interface FakeFleet {
   /** Each host's fake zfs: its state, and every argv the agent ran. */
@@ -51,8 +35,8 @@ export function createFakeFleet(datasets: Record<string, string[]>): FakeFleet {
         input: toAgent,
         output: toController,
         logger,
-        zfs: hostZfs,
-        capabilities: ZFS_FUSE,
+        zfs: countedPerSession(hostZfs),
+        capabilities: ZFS_FUSE_CAPABILITIES,
         tools: { zstd: false, lz4: false, mbuffer: false, pv: false },
         streamTransfer: async (transfer, commands, options) => {
           const peer = zfs[options.peer.name];
@@ -84,4 +68,22 @@ export function fakeFleetConfig(backups: Record<string, Array<{ dataset: string;
   };
   for (const [host, entries] of Object.entries(backups)) hosts[host] = { address: `${host}.test`, backups: entries };
   return FleetConfigSchema.parse({ ssh: { identityFile: '/nonexistent/id', knownHosts: '/nonexistent/known_hosts' }, hosts });
+}
+
+/**
+ * The host's fake zfs as one agent process sees it: its own call count, as a real agent's
+ * starts at 0. The host's `calls()` is asked too, so a test can make the count fail.
+ */
+function countedPerSession(zfs: FakeZfs): ZfsExec {
+  const argv: string[][] = [];
+  return {
+    run: (args, options) => (argv.push([...args]), zfs.run(args, options)),
+    spawn: (args, options) => zfs.spawn(args, options),
+    calls() {
+      zfs.calls();
+      const byVerb: Record<string, number> = {};
+      for (const args of argv) byVerb[args[0] ?? ''] = (byVerb[args[0] ?? ''] ?? 0) + 1;
+      return { total: argv.length, byVerb };
+    },
+  };
 }

@@ -1,12 +1,68 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createFakeFleet, fakeFleetConfig } from '../agent/fake-fleet.fixture.ts';
+import { createFakeFleet, fakeFleetConfig, type FakeFleet } from '../agent/fake-fleet.fixture.ts';
 import { runBackup, type BackupOptions } from './run-backup.ts';
 
 const logger = pino({ level: 'silent' });
-const now = () => new Date('2026-11-01T03:30:00Z');
+const at = (iso: string) => () => new Date(iso);
+const guidsOf = (fleet: FakeFleet, host: string, dataset: string) => fleet.zfs[host]!.state.datasets.get(dataset)?.snapshots.map((s) => `${s.name}:${s.guid}`);
+
+function backup(fleet: FakeFleet, options: Partial<BackupOptions> = {}): Omit<BackupOptions, 'hosts'> & { hosts: string[] } {
+  return { hosts: ['src1'], dryRun: false, noSnapshot: false, forceFull: false, force: false, now: at('2026-11-01T03:30:00Z'), connect: fleet.connect, ...options };
+}
 
 describe('runBackup', () => {
+  it('sends a full stream, then an incremental one, and the peer ends with the source\'s guids', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a/b'], backup1: ['backup'] });
+    const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', recursive: true, to: ['backup1'] }] });
+    const first = await runBackup(config, backup(fleet), logger);
+    expect(first.units).toMatchObject([{ status: 'ok', steps: [{ action: 'full', to: 'fleet-20261101T033000.000Z' }], phases: [{ name: 'replicate', status: 'ok' }] }]);
+    expect(first.hosts).toMatchObject([{ host: 'src1', snapshot: 'fleet-20261101T033000.000Z', phases: [{ name: 'snapshot', status: 'ok' }] }, { host: 'backup1' }]);
+    const second = await runBackup(config, backup(fleet, { now: at('2026-11-02T03:30:00Z') }), logger);
+    expect(second.ok).toBe(true);
+    expect(second.units[0]?.steps).toMatchObject([{ action: 'incremental', from: 'fleet-20261101T033000.000Z', to: 'fleet-20261102T033000.000Z' }]);
+    expect(guidsOf(fleet, 'backup1', 'backup/fleet/src1/tank/a/b')).toEqual(guidsOf(fleet, 'src1', 'tank/a/b'));
+    expect(guidsOf(fleet, 'src1', 'tank/a/b')).toHaveLength(2);
+  });
+
+  it('a plan takes no snapshot and sends nothing, and shows the snapshot the run would take', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
+    const report = await runBackup(fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'] }] }), backup(fleet, { dryRun: true }), logger);
+    expect(report).toMatchObject({ command: 'plan', ok: true, units: [{ status: 'planned', steps: [{ action: 'full', to: 'fleet-20261101T033000.000Z' }] }] });
+    expect(report.units[0]).not.toHaveProperty('phases');
+    expect(fleet.zfs.src1!.argv.filter(([verb]) => verb !== 'get')).toEqual([]);
+    expect(fleet.zfs.backup1!.argv.filter(([verb]) => verb !== 'get')).toEqual([]);
+  });
+
+  it('costs each host a constant number of zfs calls, whatever its number of datasets', async () => {
+    const children = Array.from({ length: 20 }, (_, i) => `tank/many/c${i}`);
+    const many = createFakeFleet({ src1: children, backup1: ['backup'] });
+    const one = createFakeFleet({ src1: ['tank/one'], backup1: ['backup'] });
+    const callsOf = async (fleet: FakeFleet, dataset: string) => {
+      const report = await runBackup(fakeFleetConfig({ src1: [{ dataset, recursive: true, to: ['backup1'] }] }), backup(fleet), logger);
+      return report.hosts.map((host) => `${host.host}:${host.zfsCalls?.total}`);
+    };
+    expect(await callsOf(many, 'tank/many')).toEqual(await callsOf(one, 'tank/one'));
+  });
+
+  it('a source host that cannot be reached fails its units alone; the other host is backed up', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], src2: ['tank/b'], backup1: ['backup'] });
+    const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'] }], src2: [{ dataset: 'tank/b', to: ['backup1'] }] });
+    const connect = (host: string) => (host === 'src1' ? Promise.reject(Object.assign(new Error('unreachable'), {})) : fleet.connect(host));
+    const report = await runBackup(config, backup(fleet, { hosts: ['src1', 'src2'], connect }), logger);
+    expect(report.ok).toBe(false);
+    expect(report.units.map((unit) => `${unit.host}:${unit.status}`)).toEqual(['src1:failed', 'src2:ok']);
+    expect(report.hosts.find((host) => host.host === 'src1')?.error?.message).toBe('unreachable');
+  });
+
+  it('a peer whose listing fails fails only the units to it', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'], backup2: ['backup'] });
+    const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1', 'backup2'] }] });
+    const connect = (host: string) => (host === 'backup2' ? Promise.reject(new Error('host key changed')) : fleet.connect(host));
+    const report = await runBackup(config, backup(fleet, { connect }), logger);
+    expect(report.units.map((unit) => `${unit.peer}:${unit.status}:${unit.error?.message ?? ''}`)).toEqual(['backup1:ok:', 'backup2:failed:host key changed']);
+  });
+
   it('a run whose peer drops after the data moved still ends in a report', async () => {
     const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
     const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'] }] });
@@ -14,11 +70,17 @@ describe('runBackup', () => {
     fleet.zfs.backup1!.calls = () => {
       throw new Error('channel closed');
     };
-    const options: BackupOptions = { hosts: ['src1'], dryRun: false, noSnapshot: false, forceFull: false, force: false, now, connect: fleet.connect };
-    const report = await runBackup(config, options, logger);
+    const report = await runBackup(config, backup(fleet), logger);
     expect(report.units).toMatchObject([{ host: 'src1', dataset: 'tank/a', peer: 'backup1', status: 'ok', steps: [{ action: 'full', to: 'fleet-20261101T033000.000Z' }] }]);
-    const sent = fleet.zfs.src1!.state.datasets.get('tank/a')!.snapshots.map((s) => s.guid);
-    expect(fleet.zfs.backup1!.state.datasets.get('backup/fleet/src1/tank/a')?.snapshots.map((s) => s.guid)).toEqual(sent);
+    expect(guidsOf(fleet, 'backup1', 'backup/fleet/src1/tank/a')).toEqual(guidsOf(fleet, 'src1', 'tank/a'));
     expect(report.hosts.find((host) => host.host === 'backup1')).toEqual({ host: 'backup1' });
+  });
+
+  it('a host named twice is snapshotted once', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
+    const report = await runBackup(fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'] }] }), backup(fleet, { hosts: ['src1', 'src1'] }), logger);
+    expect(report.ok).toBe(true);
+    expect(report.units).toHaveLength(1);
+    expect(fleet.zfs.src1!.argv.filter(([verb]) => verb === 'snapshot')).toEqual([['snapshot', 'tank/a@fleet-20261101T033000.000Z']]);
   });
 });

@@ -1,24 +1,16 @@
 import type pino from 'pino';
-import {
-  isWithin,
-  joinDataset,
-  parentOf,
-  poolOf,
-  type BackupEntry,
-  type DatasetName,
-  type DatasetTree,
-  type FleetConfig,
-  type ReplicateEvent,
-  type SnapshotName,
-} from '@zfs-fleet/protocol';
 import { planReplication, type ReplicationPlan } from '@zfs-fleet/plan';
-import { toFleetErrorFromClient } from '@zfs-fleet/protocol';
+import { toFleetErrorFromClient, type DatasetTree, type FleetConfig, type FleetErrorShape, type ReplicateEvent, type SnapshotName } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import { SessionPool } from '../agent/session-pool.ts';
-import { createLimiter } from './create-limiter.ts';
-import { executePlan, sendableSteps } from './execute-plan.ts';
+import { collectZfsCalls } from '../run/collect-zfs-calls.ts';
+import { gatherTrees, type Listed, type UnitTrees } from '../run/gather-trees.ts';
+import { destinationOf, distinct, listUnits, type Unit } from '../run/list-units.ts';
+import { runPhases, type PhasesOutcome } from '../run/run-phases.ts';
+import { HOST_PHASES, UNIT_PHASES } from './backup-phases.ts';
+import { createTransferSlots, type TransferSlots } from './create-limiter.ts';
 import { reportStep } from './report-step.ts';
-import { unitStatus, isUnitSuccessful, type HostReport, type RunReport, type UnitReport } from './run-report.ts';
+import { isUnitSuccessful, unitStatus, type HostReport, type RunReport, type UnitReport } from './run-report.ts';
 import { createSnapshotName } from './snapshot-name.ts';
 import { withPendingSnapshot } from './with-pending-snapshot.ts';
 
@@ -52,197 +44,133 @@ export interface TransferProgress {
   event: ReplicateEvent;
 }
 
-/** Where host H's dataset lands on a peer: `<receive.root>/H/<dataset>`. */
-export function destinationOf(receiveRoot: DatasetName, host: string, dataset: DatasetName): DatasetName {
-  return joinDataset(receiveRoot, host, dataset);
-}
-
-/** Backs up the selected hosts' entries to their peers; one report per unit, never throws for a unit. */
+/**
+ * Backs up the selected hosts' entries to their peers: list the units, run the host phases
+ * (snapshot), gather the trees, plan each unit, run its phases (replicate), report. One report
+ * row per unit; a unit, a host or a peer that fails never stops the others, and never the report.
+ */
 export async function runBackup(config: FleetConfig, options: BackupOptions, logger: pino.Logger): Promise<RunReport> {
-  const startedAt = options.now?.() ?? new Date();
+  const clock = options.now ?? (() => new Date());
+  const startedAt = clock();
+  const units = listUnits(config, { hosts: options.hosts, ...(options.only ? { only: options.only } : {}) });
+  const hosts: HostReport[] = distinct(options.hosts).map((host) => ({ host }));
   const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });
-  const limitTransfers = createLimiter(options.parallel ?? config.parallel.global);
-  const hostLimiters = new Map<string, ReturnType<typeof createLimiter>>();
-  const limitHost = (host: string) => {
-    let limiter = hostLimiters.get(host);
-    if (!limiter) hostLimiters.set(host, (limiter = createLimiter(config.parallel.perHost)));
-    return limiter;
-  };
-  const units: UnitReport[] = [];
-  const hosts: HostReport[] = [];
-  // Open every session at once: a peer's SSH handshake and agent start overlap the sources'
-  // snapshots and listings instead of following them.
-  for (const host of options.hosts) {
-    const entries = (config.hosts[host]?.backups ?? []).filter((entry) => options.only?.(host, entry.dataset) ?? true);
-    if (entries.length === 0) continue;
-    for (const name of [host, ...entries.flatMap((entry) => entry.to)]) void sessions.get(name).catch(() => undefined);
-  }
-
+  const reports: UnitReport[] = [];
   try {
+    // Open every session at once: a peer's SSH handshake and agent start overlap the sources' snapshots and listings.
+    for (const host of distinct(units.flatMap((unit) => [unit.host, unit.peer]))) void sessions.get(host).catch(() => undefined);
+    const snapshot = options.snapshot || options.noSnapshot ? undefined : createSnapshotName(config.snapshotPrefix, startedAt);
+    const failedHosts = options.dryRun ? new Map<string, FleetErrorShape>() : await runHostPhases(units, hosts, { sessions, snapshot, logger });
+    const trees = await gatherTrees(sessions, units.filter((unit) => !failedHosts.has(unit.host)));
+    const slots = createTransferSlots(options.parallel ?? config.parallel.global, config.parallel.perHost);
+    // A host's entries to one peer go one after another, as listed; pairs run at once, within the slots.
     await Promise.all(
-      options.hosts.map(async (host) => {
-        const hostReport: HostReport = { host };
-        hosts.push(hostReport);
-        const entries = (config.hosts[host]?.backups ?? []).filter((entry) => options.only?.(host, entry.dataset) ?? true);
-        if (entries.length === 0) return;
-        const log = logger.child({ host });
-        let source: AgentSession;
-        let sourceTree: DatasetTree;
-        let target: SnapshotName | undefined;
-        try {
-          source = await sessions.get(host);
-          target = await takeSnapshot(source, entries, options, createSnapshotName(config.snapshotPrefix, startedAt));
-          if (target) hostReport.snapshot = target;
-          sourceTree = (await source.agent.listTree.query({ roots: entries.map((entry) => entry.dataset) })).tree;
-          if (options.dryRun && target && !options.snapshot) sourceTree = withPendingSnapshot(sourceTree, entries, target, startedAt);
-        } catch (error) {
-          const shape = toFleetErrorFromClient(error).toShape();
-          hostReport.error = shape;
-          for (const entry of entries) for (const peer of entry.to) units.push({ host, dataset: entry.dataset, peer, status: 'failed', steps: [], error: shape });
-          log.error({ err: shape }, 'source host failed');
-          return;
+      distinct(units.map((unit) => `${unit.host}\u0000${unit.peer}`)).map(async (pair) => {
+        for (const unit of units.filter((candidate) => `${candidate.host}\u0000${candidate.peer}` === pair)) {
+          const hostReport = hosts.find((host) => host.host === unit.host)!;
+          if (options.dryRun && snapshot) hostReport.snapshot = snapshot;
+          const failure = failedHosts.get(unit.host);
+          reports.push(failure ? failedUnit(unit, failure) : await backUpUnit(unit, { trees, sessions, slots, config, options, hostReport, snapshot, startedAt, logger }));
         }
-
-        const peers = [...new Set(entries.flatMap((entry) => entry.to))];
-        await Promise.all(
-          peers.map(async (peer) => {
-            const peerEntries = entries.filter((entry) => entry.to.includes(peer));
-            const receiveRoot = config.hosts[peer]!.receive!.root;
-            let peerSession: AgentSession;
-            let peerTree: DatasetTree;
-            try {
-              peerSession = await sessions.get(peer);
-              peerTree = (await peerSession.agent.listTree.query({ roots: [joinDataset(receiveRoot, host)] })).tree;
-            } catch (error) {
-              const shape = toFleetErrorFromClient(error).toShape();
-              for (const entry of peerEntries) units.push({ host, dataset: entry.dataset, peer, status: 'failed', steps: [], error: shape });
-              log.error({ peer, err: shape }, 'peer failed');
-              return;
-            }
-            for (const entry of peerEntries) {
-              const plan = planReplication({
-                source: sourceTree,
-                destination: peerTree,
-                root: entry.dataset,
-                recursive: entry.recursive,
-                exclude: entry.exclude,
-                destinationOf: (dataset) => destinationOf(receiveRoot, host, dataset),
-                target: options.snapshot ? { kind: 'snapshot', name: options.snapshot } : { kind: 'latest' },
-                forceFull: options.forceFull,
-                force: options.force,
-                mirrorDeletions: entry.mirrorDeletions,
-              });
-              const unit: UnitReport = { host, dataset: entry.dataset, peer, status: 'planned', steps: plan.steps.map(reportStep) };
-              units.push(unit);
-              if (options.dryRun) {
-                unit.status = unitStatus(unit.steps, false);
-                continue;
-              }
-              // Host slots are always taken in name order: two hosts that back up to each other
-              // cannot then each hold one slot while waiting for the other's.
-              const [first, second] = [host, peer].sort();
-              await limitTransfers(() =>
-                limitHost(first!)(() =>
-                  limitHost(second!)(() => executeUnit({ unit, plan, source, peer: peerSession, peerTree, sourceTree, receiveRoot, config, options, logger: log.child({ peer, dataset: entry.dataset }) })),
-                ),
-              );
-            }
-          }),
-        );
       }),
     );
-    for (const report of hosts) {
-      const session = await sessions.get(report.host).catch(() => undefined);
-      if (session) report.zfsCalls = await session.agent.zfsCalls.query().catch(() => undefined);
-    }
-    for (const peer of new Set(units.map((unit) => unit.peer))) {
-      const session = await sessions.get(peer).catch(() => undefined);
-      // A peer whose channel dropped after its transfers must not cost the run its report.
-      const zfsCalls = session ? await session.agent.zfsCalls.query().catch(() => undefined) : undefined;
-      if (session && !hosts.some((h) => h.host === peer)) hosts.push({ host: peer, ...(zfsCalls ? { zfsCalls } : {}) });
-    }
+    const zfsCalls = await collectZfsCalls(sessions, distinct(units.flatMap((unit) => [unit.host, unit.peer])));
+    for (const report of hosts) if (zfsCalls.has(report.host)) report.zfsCalls = zfsCalls.get(report.host)!;
+    for (const peer of distinct(units.map((unit) => unit.peer))) if (!hosts.some((host) => host.host === peer)) hosts.push({ host: peer, ...(zfsCalls.has(peer) ? { zfsCalls: zfsCalls.get(peer)! } : {}) });
   } finally {
     await sessions.closeAll();
   }
-  const durationMs = (options.now?.() ?? new Date()).getTime() - startedAt.getTime();
-  units.sort((a, b) => `${a.host} ${a.dataset} ${a.peer}`.localeCompare(`${b.host} ${b.dataset} ${b.peer}`));
-  return {
-    command: options.dryRun ? 'plan' : 'backup',
-    startedAt: startedAt.toISOString(),
-    durationMs,
-    ok: units.every(isUnitSuccessful) && hosts.every((host) => !host.error),
-    units,
-    hosts,
-  };
+  reports.sort((a, b) => `${a.host} ${a.dataset} ${a.peer}`.localeCompare(`${b.host} ${b.dataset} ${b.peer}`));
+  const durationMs = clock().getTime() - startedAt.getTime();
+  const ok = reports.every(isUnitSuccessful) && hosts.every((host) => !host.error);
+  return { command: options.dryRun ? 'plan' : 'backup', startedAt: startedAt.toISOString(), durationMs, ok, units: reports, hosts };
 }
 
-/** Takes one snapshot name across all entries (atomic per recursive group); undefined when none is wanted. */
-async function takeSnapshot(source: AgentSession, entries: readonly BackupEntry[], options: BackupOptions, name: SnapshotName): Promise<SnapshotName | undefined> {
-  if (options.snapshot || options.noSnapshot) return undefined;
-  if (options.dryRun) return name;
-  // Entries nested inside a recursive entry are covered by its `snapshot -r`; naming them again would fail.
-  const covering = entries.filter((entry) => !entries.some((other) => other !== entry && other.recursive && isWithin(entry.dataset, other.dataset) && entry.dataset !== other.dataset));
-  await source.agent.snapshot.mutate({ name, datasets: dedupe(covering).map((entry) => ({ dataset: entry.dataset, recursive: entry.recursive })) });
-  return name;
+/** Runs HOST_PHASES on every source host at once; returns the hosts that failed, with why. */
+async function runHostPhases(units: readonly Unit[], hosts: HostReport[], context: { sessions: SessionPool; snapshot: SnapshotName | undefined; logger: pino.Logger }): Promise<Map<string, FleetErrorShape>> {
+  const failed = new Map<string, FleetErrorShape>();
+  await Promise.all(
+    distinct(units.map((unit) => unit.host)).map(async (host) => {
+      const report = hosts.find((candidate) => candidate.host === host)!;
+      const entries = distinct(units.filter((unit) => unit.host === host).map((unit) => unit.entry));
+      const logger = context.logger.child({ host });
+      let outcome: PhasesOutcome;
+      try {
+        const session = await context.sessions.get(host);
+        outcome = await runPhases(HOST_PHASES, { host, session, entries, ...(context.snapshot ? { snapshot: context.snapshot } : {}), report, logger });
+        report.phases = outcome.phases;
+      } catch (error) {
+        outcome = { ok: false, phases: [], error: toFleetErrorFromClient(error).toShape() };
+      }
+      if (outcome.error) {
+        report.error = outcome.error;
+        failed.set(host, outcome.error);
+        logger.error({ err: outcome.error }, 'source host failed');
+      }
+    }),
+  );
+  return failed;
 }
 
-function dedupe(entries: readonly BackupEntry[]): BackupEntry[] {
-  const seen = new Map<string, BackupEntry>();
-  for (const entry of entries) {
-    const previous = seen.get(entry.dataset);
-    if (!previous || (entry.recursive && !previous.recursive)) seen.set(entry.dataset, entry);
-  }
-  return [...seen.values()];
-}
-
-interface ExecuteContext {
-  unit: UnitReport;
-  plan: ReplicationPlan;
-  source: AgentSession;
-  peer: AgentSession;
-  peerTree: DatasetTree;
-  sourceTree: DatasetTree;
-  receiveRoot: DatasetName;
+interface UnitContext {
+  trees: UnitTrees;
+  sessions: SessionPool;
+  slots: TransferSlots;
   config: FleetConfig;
   options: BackupOptions;
+  hostReport: HostReport;
+  snapshot: SnapshotName | undefined;
+  startedAt: Date;
   logger: pino.Logger;
 }
 
-/** Runs one unit's plan: parents on the peer, then the plan's destroys and streams. */
-async function executeUnit(context: ExecuteContext): Promise<void> {
-  const { unit, plan, source, peer, peerTree, receiveRoot } = context;
-  try {
-    if (sendableSteps(plan.steps).length > 0) {
-      await ensureDestinationParents(peer, peerTree, receiveRoot, unit.host, plan.root);
-      await executePlan({
-        steps: plan.steps,
-        reports: unit.steps,
-        sender: source,
-        receiver: peer,
-        wire: context.config.wire,
-        receiveOf: (step) => ({ receiveInto: joinDataset(receiveRoot, unit.host, poolOf(step.dataset)) }),
-        isEncrypted: (dataset) => context.sourceTree.datasets.some((d) => d.name === dataset && d.encrypted === true),
-        senderTree: context.sourceTree,
-        onEvent: (event) => context.options.onProgress?.({ host: unit.host, peer: unit.peer, dataset: unit.dataset, event }),
-      });
-    }
-    unit.status = unitStatus(unit.steps, true);
-  } catch (error) {
-    const fleetError = toFleetErrorFromClient(error);
-    unit.status = 'failed';
-    unit.error = fleetError.toShape();
-    context.logger.error({ err: unit.error }, 'backup unit failed');
-  }
+/** Plans one unit from the gathered trees and, unless a dry run, runs UNIT_PHASES on it holding both hosts' slots. */
+async function backUpUnit(unit: Unit, context: UnitContext): Promise<UnitReport> {
+  const { options } = context;
+  const logger = context.logger.child({ host: unit.host, peer: unit.peer, dataset: unit.entry.dataset });
+  const source = context.trees.source(unit);
+  const copy = context.trees.copy(unit);
+  if (!source.ok || !copy.ok) return unreachableUnit(unit, source, copy, context.hostReport, logger);
+  const sourceTree = options.dryRun && context.snapshot ? withPendingSnapshot(source.tree, [unit.entry], context.snapshot, context.startedAt) : source.tree;
+  const plan = planUnit(unit, sourceTree, copy.tree, options);
+  const report: UnitReport = { host: unit.host, dataset: unit.entry.dataset, peer: unit.peer, status: 'planned', steps: plan.steps.map(reportStep) };
+  if (options.dryRun) return { ...report, status: unitStatus(report.steps, false) };
+  const [sourceSession, peerSession] = await Promise.all([context.sessions.get(unit.host), context.sessions.get(unit.peer)]);
+  const run = { unit, plan, report, source: sourceSession, peer: peerSession, sourceTree, peerTree: copy.tree, config: context.config, logger, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+  const outcome = await context.slots(unit.host, unit.peer, () => runPhases(UNIT_PHASES, run));
+  report.phases = outcome.phases;
+  if (outcome.ok) return { ...report, status: unitStatus(report.steps, true) };
+  logger.error({ err: outcome.error }, 'backup unit failed');
+  return { ...report, status: 'failed', ...(outcome.error ? { error: outcome.error } : {}) };
 }
 
-/**
- * Creates what the stream's root needs above it on the peer (`mkdir -p`): the source host's
- * subtree (atime=off, inherited by what it receives), then the dataset's own missing parents.
- */
-async function ensureDestinationParents(peer: AgentSession, peerTree: DatasetTree, receiveRoot: DatasetName, host: string, root: DatasetName): Promise<void> {
-  const exists = (name: string) => peerTree.datasets.some((dataset) => dataset.name === name);
-  const hostRoot = joinDataset(receiveRoot, host);
-  if (!exists(hostRoot)) await peer.agent.ensureDatasets.mutate({ datasets: [hostRoot], properties: { atime: 'off' } });
-  const parent = parentOf(destinationOf(receiveRoot, host, root));
-  if (parent && parent !== hostRoot && !exists(parent)) await peer.agent.ensureDatasets.mutate({ datasets: [parent] });
+/** The unit's plan: pure, from the two trees. */
+export function planUnit(unit: Unit, sourceTree: DatasetTree, peerTree: DatasetTree, options: Pick<BackupOptions, 'snapshot' | 'forceFull' | 'force'>): ReplicationPlan {
+  return planReplication({
+    source: sourceTree,
+    destination: peerTree,
+    root: unit.entry.dataset,
+    recursive: unit.entry.recursive,
+    exclude: unit.entry.exclude,
+    destinationOf: (dataset) => destinationOf(unit.receiveRoot, unit.host, dataset),
+    target: options.snapshot ? { kind: 'snapshot', name: options.snapshot } : { kind: 'latest' },
+    forceFull: options.forceFull,
+    force: options.force,
+    mirrorDeletions: unit.entry.mirrorDeletions,
+  });
+}
+
+function unreachableUnit(unit: Unit, source: Listed, copy: Listed, hostReport: HostReport, logger: pino.Logger): UnitReport {
+  if (!source.ok) {
+    hostReport.error ??= source.error;
+    logger.error({ err: source.error }, 'source host failed');
+    return failedUnit(unit, source.error);
+  }
+  const error = (copy as Extract<Listed, { ok: false }>).error;
+  logger.error({ err: error }, 'peer failed');
+  return failedUnit(unit, error);
+}
+
+function failedUnit(unit: Unit, error: FleetErrorShape): UnitReport {
+  return { host: unit.host, dataset: unit.entry.dataset, peer: unit.peer, status: 'failed', steps: [], error };
 }

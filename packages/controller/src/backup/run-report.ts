@@ -1,4 +1,5 @@
 import type { FleetErrorCode, FleetErrorShape, ZfsCallsOutput } from '@zfs-fleet/protocol';
+import type { PhaseReport } from '../run/run-phases.ts';
 
 /** What happened to one dataset of a unit (or what would, in a plan). */
 export interface StepReport {
@@ -26,12 +27,16 @@ export interface UnitReport {
   peer: string;
   status: UnitStatus;
   steps: StepReport[];
+  /** The unit phases that ran (`replicate`, ...), each with its outcome; absent in a plan. */
+  phases?: PhaseReport[];
   error?: FleetErrorShape;
 }
 
 export interface HostReport {
   host: string;
   snapshot?: string;
+  /** The host phases that ran (`snapshot`, ...), each with its outcome. */
+  phases?: PhaseReport[];
   zfsCalls?: ZfsCallsOutput;
   error?: FleetErrorShape;
 }

@@ -1,12 +1,12 @@
 import { FleetError, parseSnapshotName, type FleetConfig } from '@zfs-fleet/protocol';
-import { runBackup, type BackupOptions } from '../backup/run-backup.ts';
+import { runAndRecord } from '../backup/run-and-record.ts';
+import type { BackupOptions } from '../backup/run-backup.ts';
 import { EXIT, stringFlag, type Command, type CommandContext } from '../cli/command.ts';
 import { parsePositiveInteger } from '../cli/parse-number.ts';
 import { selectHosts } from '../cli/select-hosts.ts';
 import { formatRunReport } from '../output/print-run-report.ts';
 import { createProgressReporter } from '../output/progress.ts';
 import { withStateLock } from '../state/lock.ts';
-import { recordRun } from '../state/record-run.ts';
 import { stateDirOf } from '../state/state-dir.ts';
 
 const options = {
@@ -37,28 +37,14 @@ async function backupOrPlan(context: CommandContext, planOnly: boolean): Promise
     autoInstall: context.autoInstall,
   };
   // A plan changes nothing and takes no lock; a backup runs under the state directory's lock.
-  if (options.dryRun) return runAndRecord(context, config, options, 'backup');
-  return withStateLock(stateDirOf(config), 'backup', () => runAndRecord(context, config, options, 'backup'));
+  if (options.dryRun) return backUpAndPrint(context, config, options, 'backup');
+  return withStateLock(stateDirOf(config), 'backup', () => backUpAndPrint(context, config, options, 'backup'));
 }
 
-/**
- * Runs a backup the way `backup` and `run` both do: with progress, then (unless a dry run)
- * journal and metrics, then the report. Call it holding the state lock unless a dry run.
- */
-export async function runAndRecord(context: CommandContext, config: FleetConfig, options: Omit<BackupOptions, 'onProgress'>, command: 'backup' | 'run'): Promise<number> {
+/** `backup` and `run`: the run with live progress, journaled, then its report on stdout. */
+export async function backUpAndPrint(context: CommandContext, config: FleetConfig, options: Omit<BackupOptions, 'onProgress'>, command: 'backup' | 'run'): Promise<number> {
   const progress = createProgressReporter({ tty: context.tty, stream: context.out, logger: context.logger });
-  const report = await runBackup(config, { ...options, onProgress: (event) => progress.onProgress(event) }, context.logger);
-  progress.stop();
-  let recorded = true;
-  if (!options.dryRun) {
-    const stateDir = stateDirOf(config);
-    // The data is on the peers already, so the report still goes out; but without a journal
-    // the scheduler and status go blind, so the run exits non-zero.
-    recorded = await recordRun(config, stateDir, report, command, options.now?.()).then(
-      (metricsFile) => (context.logger.debug({ stateDir, metricsFile }, 'run journaled'), true),
-      (error: unknown) => (context.logger.error({ err: error, stateDir }, 'could not record the run in the journal'), false),
-    );
-  }
+  const { report, recorded } = await runAndRecord(config, { ...options, onProgress: (event) => progress.onProgress(event) }, command, context.logger).finally(() => progress.stop());
   context.out.write(context.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatRunReport(report, { colour: context.tty })}\n`);
   return report.ok && recorded ? EXIT.ok : EXIT.failed;
 }

@@ -5,7 +5,7 @@ import { computeStatus } from '../status/compute-status.ts';
 import { readJournal } from '../state/journal.ts';
 import { withStateLock } from '../state/lock.ts';
 import { stateDirOf } from '../state/state-dir.ts';
-import { runAndRecord } from './backup.ts';
+import { backUpAndPrint } from './backup.ts';
 
 export const runCommand: Command = {
   name: 'run',
@@ -26,7 +26,7 @@ export const runCommand: Command = {
         return EXIT.ok;
       }
       context.logger.info({ due: [...wanted].map((key) => key.replace('\u0000', ':')) }, 'running due entries');
-      return runAndRecord(
+      return backUpAndPrint(
         context,
         config,
         {

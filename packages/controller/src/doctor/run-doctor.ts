@@ -9,6 +9,7 @@ import { connectOptions, hostEndpoint } from '../ssh/host-endpoint.ts';
 import { checkHostKey, fingerprint, keyTypeOf, knownHostName, parseKnownHosts } from '../ssh/known-hosts.ts';
 import { runCommand } from '../ssh/run-command.ts';
 import { scanHostKey } from '../ssh/scan-host-key.ts';
+import { distinct, listUnits } from '../run/list-units.ts';
 import { zfsOverSsh } from '../ssh/zfs-over-ssh.ts';
 import { judgeFreeSpace, judgePeerLogin, peerLoginScript, type DoctorCheck } from './doctor-checks.ts';
 
@@ -36,79 +37,85 @@ export async function checkConfigFiles(config: FleetConfig, configPath: string):
 export async function checkHost(config: FleetConfig, host: string, logger: pino.Logger): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
   const add = (check: string, status: DoctorCheck['status'], message: string, fix?: string) => checks.push({ host, check, status, message, ...(fix ? { fix } : {}) });
-  const fail = (check: string, error: FleetError) => add(check, 'FAIL', `${error.code}: ${error.message}`, error.hint);
   const endpoint = hostEndpoint(config, host);
+  if (!(await checkReachable(config, host, endpoint, add))) return checks;
+  let connection: SshConnection;
+  try {
+    connection = await connectHost(endpoint, connectOptions(config));
+  } catch (error) {
+    failed(add, 'login', toFleetError(error));
+    return checks;
+  }
+  try {
+    add('login', 'OK', `${endpoint.user}@${endpoint.host} with ${config.ssh.identityFile}`);
+    await checkAgentAndZfs(config, host, connection, logger, add);
+    for (const peer of distinct(listUnits(config, { hosts: [host] }).map((unit) => unit.peer))) {
+      try {
+        checks.push(judgePeerLogin(host, peer, await runCommand(connection, peerLoginScript(hostEndpoint(config, peer)), { timeoutMs: 30_000 })));
+      } catch (error) {
+        failed(add, `peer key → ${peer}`, toFleetError(error));
+      }
+    }
+    const root = config.hosts[host]?.receive?.root;
+    if (root) checks.push(await checkFreeSpace(connection, host, root));
+  } finally {
+    connection.close();
+  }
+  return checks;
+}
 
+type Add = (check: string, status: DoctorCheck['status'], message: string, fix?: string) => void;
+
+function failed(add: Add, check: string, error: FleetError): void {
+  add(check, 'FAIL', `${error.code}: ${error.message}`, error.hint);
+}
+
+/** TCP reachability, then the host key against known_hosts; false when the checks after them would be meaningless. */
+async function checkReachable(config: FleetConfig, host: string, endpoint: HostEndpoint, add: Add): Promise<boolean> {
   const reached = await tcpReachable(endpoint, config.ssh.connectTimeoutMs);
   if (reached !== true) {
     add('reachable', 'FAIL', `cannot reach ${host} at ${endpoint.host} port ${endpoint.port}: ${reached}`, `check that ${host} is up, its address in the config, the network, and that sshd listens on port ${endpoint.port}`);
-    return checks;
+    return false;
   }
   add('reachable', 'OK', `${endpoint.host} port ${endpoint.port} answers`);
-
   let key: Buffer;
   try {
     key = await scanHostKey(endpoint, { connectTimeoutMs: config.ssh.connectTimeoutMs });
   } catch (error) {
-    fail('ssh', toFleetError(error));
-    return checks;
+    failed(add, 'ssh', toFleetError(error));
+    return false;
   }
   const known = parseKnownHosts(await readFile(config.ssh.knownHosts, 'utf8').catch(() => ''));
   const verdict = checkHostKey(known, knownHostName(endpoint.host, endpoint.port), key);
   const presented = `${keyTypeOf(key)} ${fingerprint(key)}`;
   if (verdict.kind === 'unknown') {
     add('host key', 'FAIL', `${host} presents ${presented}, which is not in ${config.ssh.knownHosts}`, `check the fingerprint on the host, then run \`fleet hosts trust ${host}\``);
-    return checks;
+    return false;
   }
   if (verdict.kind === 'changed') {
     add('host key', 'FAIL', `${host} presents ${presented}, but known_hosts expects ${verdict.expected.join(' or ')}`, `find out why the key changed; if ${host} was reinstalled, run \`fleet hosts trust ${host} --replace\``);
-    return checks;
+    return false;
   }
   add('host key', 'OK', `${presented} is trusted`);
+  return true;
+}
 
-  let connection: SshConnection;
-  try {
-    connection = await connectHost(endpoint, connectOptions(config));
-  } catch (error) {
-    fail('login', toFleetError(error));
-    return checks;
-  }
+/** The agent's handshake and the zfs it found; without an agent, at least whether zfs is there. */
+async function checkAgentAndZfs(config: FleetConfig, host: string, connection: SshConnection, logger: pino.Logger, add: Add): Promise<void> {
   let session: AgentSession | undefined;
   try {
-    add('login', 'OK', `${endpoint.user}@${endpoint.host} with ${config.ssh.identityFile}`);
-    try {
-      session = await connectAgent(config, host, logger);
-      add('agent', 'OK', `fleet-agent ${session.hello.agentVersion} on Node.js ${session.hello.nodeVersion}`);
-    } catch (error) {
-      fail('agent', toFleetErrorFromClient(error));
-    }
-
-    if (session) {
-      const zfs = session.hello.zfs;
-      add('zfs', zfs.implementation === 'unknown' ? 'WARN' : 'OK', `${zfs.implementation}: ${zfs.version}`, zfs.implementation === 'unknown' ? 'the agent could not tell which zfs this is; replication uses only the basic features' : undefined);
-    } else {
-      // Without an agent, at least say whether zfs is there.
-      const found = await runCommand(connection, 'command -v zfs', { timeoutMs: 15_000 }).catch(() => undefined);
-      if (found?.exitCode === 0) add('zfs', 'OK', `zfs at ${found.stdout.trim()}`);
-      else add('zfs', 'FAIL', `${host} has no zfs on PATH`, 'install zfsutils-linux');
-    }
-
-    const peers = [...new Set((config.hosts[host]?.backups ?? []).flatMap((entry) => entry.to))];
-    for (const peer of peers) {
-      try {
-        checks.push(judgePeerLogin(host, peer, await runCommand(connection, peerLoginScript(hostEndpoint(config, peer)), { timeoutMs: 30_000 })));
-      } catch (error) {
-        fail(`peer key → ${peer}`, toFleetError(error));
-      }
-    }
-
-    const root = config.hosts[host]?.receive?.root;
-    if (root) checks.push(await checkFreeSpace(connection, host, root));
+    session = await connectAgent(config, host, logger);
+    add('agent', 'OK', `fleet-agent ${session.hello.agentVersion} on Node.js ${session.hello.nodeVersion}`);
+    const zfs = session.hello.zfs;
+    add('zfs', zfs.implementation === 'unknown' ? 'WARN' : 'OK', `${zfs.implementation}: ${zfs.version}`, zfs.implementation === 'unknown' ? 'the agent could not tell which zfs this is; replication uses only the basic features' : undefined);
+  } catch (error) {
+    failed(add, 'agent', toFleetErrorFromClient(error));
+    const found = await runCommand(connection, 'command -v zfs', { timeoutMs: 15_000 }).catch(() => undefined);
+    if (found?.exitCode === 0) add('zfs', 'OK', `zfs at ${found.stdout.trim()}`);
+    else add('zfs', 'FAIL', `${host} has no zfs on PATH`, 'install zfsutils-linux');
   } finally {
     session?.close();
-    connection.close();
   }
-  return checks;
 }
 
 async function checkFreeSpace(connection: SshConnection, host: string, root: DatasetName): Promise<DoctorCheck> {

@@ -30,6 +30,8 @@ export const JournalRecordSchema = z.object({
   /** The newest snapshot the peer holds after this run, when it succeeded. */
   snapshot: z.string().optional(),
   error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+  /** The unit's phases (`replicate`, ...) and how each went; absent in records of older versions. */
+  phases: z.array(z.object({ name: z.string(), status: z.enum(['ok', 'failed', 'skipped']) })).optional(),
 });
 
 /** One backup unit (host, dataset, peer) of one run, as the journal keeps it. */

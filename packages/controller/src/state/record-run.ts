@@ -40,6 +40,7 @@ export function journalRecordsOf(report: RunReport, command: 'backup' | 'run'): 
       durationMs: unit.steps.reduce((sum, step) => sum + (step.durationMs ?? 0), 0),
       ...(succeeded && snapshot ? { snapshot } : {}),
       ...(error ? { error } : {}),
+      ...(unit.phases ? { phases: unit.phases.map(({ name, status }) => ({ name, status })) } : {}),
     };
   });
 }

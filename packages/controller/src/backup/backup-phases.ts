@@ -1,0 +1,93 @@
+import type pino from 'pino';
+import type { ReplicationPlan } from '@zfs-fleet/plan';
+import { isWithin, joinDataset, parentOf, poolOf, type BackupEntry, type DatasetTree, type FleetConfig, type SnapshotName } from '@zfs-fleet/protocol';
+import type { AgentSession } from '../agent/connect-agent.ts';
+import type { Unit } from '../run/list-units.ts';
+import type { Phase } from '../run/run-phases.ts';
+import { executePlan, sendableSteps } from './execute-plan.ts';
+import type { HostReport, UnitReport } from './run-report.ts';
+import type { TransferProgress } from './run-backup.ts';
+
+/** What a host phase of a backup works with: one source host, before its trees are listed. */
+export interface HostRun {
+  host: string;
+  session: AgentSession;
+  /** The host's selected entries. */
+  entries: readonly BackupEntry[];
+  /** The snapshot this run takes on the host; none with --snapshot or --no-snapshot. */
+  snapshot?: SnapshotName;
+  report: HostReport;
+  logger: pino.Logger;
+}
+
+/** What a unit phase of a backup works with: one planned (host, entry, peer). */
+export interface UnitRun {
+  unit: Unit;
+  plan: ReplicationPlan;
+  report: UnitReport;
+  source: AgentSession;
+  peer: AgentSession;
+  sourceTree: DatasetTree;
+  peerTree: DatasetTree;
+  config: FleetConfig;
+  onProgress?: (event: TransferProgress) => void;
+  logger: pino.Logger;
+}
+
+/** One snapshot name across the host's entries, one atomic `zfs snapshot -r` per recursive group. */
+export const snapshotPhase: Phase<HostRun> = {
+  name: 'snapshot',
+  async run({ session, entries, snapshot, report }) {
+    if (!snapshot) return 'skipped';
+    // Entries nested inside a recursive entry are covered by its `snapshot -r`; naming them again would fail.
+    const covering = entries.filter((entry) => !entries.some((other) => other !== entry && other.recursive && isWithin(entry.dataset, other.dataset) && entry.dataset !== other.dataset));
+    await session.agent.snapshot.mutate({ name: snapshot, datasets: dedupe(covering).map((entry) => ({ dataset: entry.dataset, recursive: entry.recursive })) });
+    report.snapshot = snapshot;
+  },
+};
+
+/** The plan's sending steps: parents on the peer, then the destroys the plan allowed, then the streams. */
+export const replicatePhase: Phase<UnitRun> = {
+  name: 'replicate',
+  async run(run) {
+    const { unit, plan, report } = run;
+    if (sendableSteps(plan.steps).length === 0) return 'skipped';
+    await ensureDestinationParents(run);
+    await executePlan({
+      steps: plan.steps,
+      reports: report.steps,
+      sender: run.source,
+      receiver: run.peer,
+      wire: run.config.wire,
+      receiveOf: (step) => ({ receiveInto: joinDataset(unit.hostRoot, poolOf(step.dataset)) }),
+      isEncrypted: (dataset) => run.sourceTree.datasets.some((d) => d.name === dataset && d.encrypted === true),
+      senderTree: run.sourceTree,
+      onEvent: (event) => run.onProgress?.({ host: unit.host, peer: unit.peer, dataset: unit.entry.dataset, event }),
+    });
+  },
+};
+
+/** Per source host, before the listing; nothing runs them in a dry run. */
+export const HOST_PHASES: readonly Phase<HostRun>[] = [snapshotPhase];
+/** Per unit, after planning, holding the transfer slots of both hosts; nothing runs them in a dry run. */
+export const UNIT_PHASES: readonly Phase<UnitRun>[] = [replicatePhase];
+
+function dedupe(entries: readonly BackupEntry[]): BackupEntry[] {
+  const seen = new Map<string, BackupEntry>();
+  for (const entry of entries) {
+    const previous = seen.get(entry.dataset);
+    if (!previous || (entry.recursive && !previous.recursive)) seen.set(entry.dataset, entry);
+  }
+  return [...seen.values()];
+}
+
+/**
+ * Creates what the stream's root needs above it on the peer (`mkdir -p`): the source host's
+ * subtree (atime=off, inherited by what it receives), then the dataset's own missing parents.
+ */
+async function ensureDestinationParents({ peer, peerTree, unit, plan }: UnitRun): Promise<void> {
+  const exists = (name: string) => peerTree.datasets.some((dataset) => dataset.name === name);
+  if (!exists(unit.hostRoot)) await peer.agent.ensureDatasets.mutate({ datasets: [unit.hostRoot], properties: { atime: 'off' } });
+  const parent = parentOf(joinDataset(unit.hostRoot, plan.root));
+  if (parent && parent !== unit.hostRoot && !exists(parent)) await peer.agent.ensureDatasets.mutate({ datasets: [parent] });
+}
