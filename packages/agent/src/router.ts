@@ -8,9 +8,11 @@ import {
   FLEET_VERSION,
   FleetError,
   HelloInputSchema,
+  HelloOutputSchema,
   ListTreeInputSchema,
   ReplicateInputSchema,
   SnapshotInputSchema,
+  ZfsCallsOutputSchema,
   type HelloOutput,
   type ListTreeOutput,
   type ZfsCallsOutput,
@@ -25,7 +27,7 @@ const t = initFleetTRPC<AgentContext>();
 
 /** The agent's procedures. The controller imports only this router's type. */
 export const agentRouter = t.router({
-  hello: t.procedure.input(HelloInputSchema).query(async ({ ctx, input }): Promise<HelloOutput> => {
+  hello: t.procedure.input(HelloInputSchema).output(HelloOutputSchema).query(async ({ ctx, input }): Promise<HelloOutput> => {
     if (input.controllerVersion !== FLEET_VERSION) {
       throw new FleetError('AGENT_VERSION_MISMATCH', `The agent on "${os.hostname()}" is version ${FLEET_VERSION}; the controller is version ${input.controllerVersion}.`, {
         hint: 'Run `fleet agent install HOST` to install the matching agent.',
@@ -39,7 +41,7 @@ export const agentRouter = t.router({
     return listTree(ctx.zfs, input.roots, await ctx.capabilities());
   }),
 
-  zfsCalls: t.procedure.query(({ ctx }): ZfsCallsOutput => ctx.zfs.calls()),
+  zfsCalls: t.procedure.output(ZfsCallsOutputSchema).query(({ ctx }): ZfsCallsOutput => ctx.zfs.calls()),
 
   snapshot: t.procedure.input(SnapshotInputSchema).mutation(async ({ ctx, input }) => {
     // zfs takes each -r group atomically in one call: the recursive and the plain ones.

@@ -1,9 +1,12 @@
 import { z } from 'zod';
-import { DatasetNameSchema, SnapshotNameSchema } from './names.ts';
-import { DatasetTreeSchema, ZfsCapabilitiesSchema } from './tree.ts';
+import { DatasetNameSchema, SnapshotNameSchema, type DatasetName, type SnapshotName } from './names.ts';
+import { ZfsCapabilitiesSchema, type DatasetTree } from './tree.ts';
 import { WireConfigSchema } from './config.ts';
 
-/** Inputs and outputs of the agent's procedures: validated on both ends of the wire. */
+/**
+ * Inputs and outputs of the agent's procedures. The agent validates each input on arrival and
+ * each query's output before it leaves (`.output()`); the controller trusts the typed result.
+ */
 
 export const HelloInputSchema = z.object({ controllerVersion: z.string() });
 
@@ -21,11 +24,14 @@ export const HelloOutputSchema = z.object({
 export type HelloOutput = z.infer<typeof HelloOutputSchema>;
 
 export const ListTreeInputSchema = z.object({ roots: z.array(DatasetNameSchema).min(1) });
-export const ListTreeOutputSchema = z.object({
-  tree: DatasetTreeSchema,
-  missingRoots: z.array(DatasetNameSchema),
-});
-export type ListTreeOutput = z.infer<typeof ListTreeOutputSchema>;
+/**
+ * Not validated on the way out: zfs accepts names our stricter rules refuse (a space, say), and
+ * one such dataset must not fail a whole host's listing; the plan refuses to act on it instead.
+ */
+export interface ListTreeOutput {
+  tree: DatasetTree;
+  missingRoots: DatasetName[];
+}
 
 export const SnapshotInputSchema = z.object({
   name: SnapshotNameSchema,
@@ -110,24 +116,21 @@ export const ReplicateInputSchema = z.object({
 });
 export type ReplicateInput = z.infer<typeof ReplicateInputSchema>;
 
-export const TransferResultSchema = z.object({
-  dataset: DatasetNameSchema,
-  kind: z.enum(['full', 'incremental', 'resume']),
-  from: SnapshotNameSchema.optional(),
-  to: SnapshotNameSchema.optional(),
-  bytes: z.number().int().nonnegative(),
-  durationMs: z.number().nonnegative(),
-});
-export type TransferResult = z.infer<typeof TransferResultSchema>;
+export interface TransferResult {
+  dataset: DatasetName;
+  kind: 'full' | 'incremental' | 'resume';
+  from?: SnapshotName;
+  to?: SnapshotName;
+  bytes: number;
+  durationMs: number;
+}
 
-/** Events of the `replicate` subscription, in order; `done` or `failed` ends it. */
-export const ReplicateEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('start'), index: z.number().int(), dataset: DatasetNameSchema, kind: z.enum(['full', 'incremental', 'resume']), estimatedBytes: z.number().int().nonnegative().optional() }),
-  z.object({ type: z.literal('progress'), index: z.number().int(), bytes: z.number(), bytesPerSecond: z.number() }),
-  z.object({ type: z.literal('transferred'), index: z.number().int(), result: TransferResultSchema }),
-  z.object({ type: z.literal('done'), results: z.array(TransferResultSchema), zfsCalls: z.number().int() }),
-]);
-export type ReplicateEvent = z.infer<typeof ReplicateEventSchema>;
+/** Events of the `replicate` subscription, in order; `done` ends it, a failure ends it with an error instead. */
+export type ReplicateEvent =
+  | { type: 'start'; index: number; dataset: DatasetName; kind: TransferResult['kind']; estimatedBytes?: number }
+  | { type: 'progress'; index: number; bytes: number; bytesPerSecond: number }
+  | { type: 'transferred'; index: number; result: TransferResult }
+  | { type: 'done'; results: TransferResult[]; zfsCalls: number };
 
 export const ZfsCallsOutputSchema = z.object({ total: z.number().int(), byVerb: z.record(z.string(), z.number().int()) });
 export type ZfsCallsOutput = z.infer<typeof ZfsCallsOutputSchema>;

@@ -1,63 +1,50 @@
+/*
+ * The public face of @zfs-fleet/protocol: what the agent and the controller share. Anything
+ * under ./internal is the transport's own machinery (frames, line reading, backpressure) and is
+ * not imported from outside this package; only the names below are.
+ */
+
+// Errors: one class, a closed union of codes, rebuilt from the wire.
 export { FLEET_ERROR_CODES, FleetError, isFleetErrorCode, toFleetError } from './errors.ts';
-export type { FleetErrorCode, FleetErrorOptions, FleetErrorShape } from './errors.ts';
-export {
-  DatasetNameSchema,
-  SnapshotNameSchema,
-  explainDatasetName,
-  explainSnapshotName,
-  isDatasetName,
-  isWithin,
-  joinDataset,
-  parentOf,
-  parseDatasetName,
-  parseSnapshotName,
-  poolOf,
-} from './names.ts';
+export type { FleetErrorCode, FleetErrorShape } from './errors.ts';
+
+// ZFS names and trees, as both ends see them.
+export { explainDatasetName, isWithin, joinDataset, parentOf, parseDatasetName, parseSnapshotName, poolOf } from './names.ts';
 export type { DatasetName, SnapshotName } from './names.ts';
-export { DatasetInfoSchema, DatasetTreeSchema, SnapshotInfoSchema, ZfsCapabilitiesSchema } from './tree.ts';
 export type { DatasetInfo, DatasetTree, SnapshotInfo, ZfsCapabilities } from './tree.ts';
 export { FLEET_VERSION } from './version.ts';
+
+/*
+ * The fleet config. Only the controller reads it today, but it lives here because its parts
+ * travel: the wire settings go to every agent in each `replicate` call, and per-host settings
+ * that agents act on belong to the same schema rather than to a copy of it.
+ */
+export { AGENT_LAUNCHER_PATH, BackupEntrySchema, FleetConfigSchema, WireConfigSchema } from './config.ts';
+export type { BackupEntry, FleetConfig, WireConfig } from './config.ts';
+
+// The agent's procedures: inputs and outputs, validated by the agent.
 export {
-  AGENT_LAUNCHER_PATH,
-  AgentConfigSchema,
-  BackupEntrySchema,
-  DurationSchema,
-  FleetConfigSchema,
-  HostConfigSchema,
-  ReceiveConfigSchema,
-  SshConfigSchema,
-  WireConfigSchema,
-} from './config.ts';
-export type { BackupEntry, FleetConfig, HostConfig, WireConfig } from './config.ts';
-export {
+  AuthorizeKeyInputSchema,
   DestroySnapshotsInputSchema,
   EnsureDatasetsInputSchema,
+  FinishRestoreInputSchema,
   HelloInputSchema,
   HelloOutputSchema,
-  AuthorizeKeyInputSchema,
-  TrustHostKeysInputSchema,
-  FinishRestoreInputSchema,
-  WireToolsSchema,
   ListTreeInputSchema,
-  ListTreeOutputSchema,
-  PeerEndpointSchema,
-  ReplicateEventSchema,
   ReplicateInputSchema,
   SnapshotInputSchema,
-  TransferResultSchema,
-  TransferSchema,
+  TrustHostKeysInputSchema,
   ZfsCallsOutputSchema,
 } from './agent-api.ts';
-export type { WireTools, HelloOutput, ListTreeOutput, PeerEndpoint, ReplicateEvent, ReplicateInput, Transfer, TransferResult, ZfsCallsOutput } from './agent-api.ts';
-export { formatFleetErrorShape, initFleetTRPC } from './transport/create-fleet-trpc.ts';
-export type { FleetTRPCErrorShape } from './transport/create-fleet-trpc.ts';
-export { serveStream } from './transport/serve-stream.ts';
-export type { ServeStreamOptions, StreamLogger } from './transport/serve-stream.ts';
-export { createStreamLink } from './transport/stream-link.ts';
-export type { StreamLink, StreamLinkOptions } from './transport/stream-link.ts';
-export { toFleetErrorFromClient } from './transport/client-error.ts';
-export { RequestFrameSchema, ResponseFrameSchema } from './transport/frame-schemas.ts';
-export type { RequestFrame, ResponseFrame } from './transport/frame-schemas.ts';
+export type { HelloOutput, ListTreeOutput, PeerEndpoint, ReplicateEvent, ReplicateInput, Transfer, TransferResult, WireTools, ZfsCallsOutput } from './agent-api.ts';
+
+// tRPC over a byte stream (an SSH channel's stdio): the agent serves, the controller links.
+export { initFleetTRPC } from './internal/transport/create-fleet-trpc.ts';
+export { serveStream } from './internal/transport/serve-stream.ts';
+export { createStreamLink } from './internal/transport/stream-link.ts';
+export { toFleetErrorFromClient } from './internal/transport/client-error.ts';
+
+// Small shared helpers.
 export { formatBytes } from './format-bytes.ts';
 export { shellQuote } from './shell-quote.ts';
 export { writeFileAtomically } from './write-file-atomically.ts';

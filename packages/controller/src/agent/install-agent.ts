@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { SFTPWrapper } from 'ssh2';
 import type pino from 'pino';
-import { FLEET_VERSION, FleetError, type FleetConfig } from '@zfs-fleet/protocol';
+import { FLEET_VERSION, FleetError, toFleetError, type FleetConfig, type FleetErrorShape } from '@zfs-fleet/protocol';
 import { connectHost, type SshConnection } from '../ssh/connect-host.ts';
 import { connectOptions, hostEndpoint } from '../ssh/host-endpoint.ts';
 import { runCommand } from '../ssh/run-command.ts';
@@ -140,4 +140,19 @@ async function uploadAtomically(connection: SshConnection, sftp: SFTPWrapper, pa
     await new Promise<void>((resolve) => sftp.unlink(temporary, () => resolve()));
     throw error;
   }
+}
+
+export type AgentInstallRow = { host: string; ok: true; result: AgentInstallResult } | { host: string; ok: false; error: FleetErrorShape };
+
+/** Installs the agent on each host at once; one that cannot take it does not hold up the others. */
+export function installAgents(config: FleetConfig, hosts: readonly string[], logger: pino.Logger): Promise<AgentInstallRow[]> {
+  return Promise.all(
+    hosts.map(async (host): Promise<AgentInstallRow> => {
+      try {
+        return { host, ok: true, result: await installAgent(config, host, logger) };
+      } catch (error) {
+        return { host, ok: false, error: toFleetError(error).toShape() };
+      }
+    }),
+  );
 }

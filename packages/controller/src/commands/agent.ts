@@ -1,10 +1,8 @@
-import { FleetError, toFleetError, type FleetErrorShape } from '@zfs-fleet/protocol';
-import { installAgent, type AgentInstallResult } from '../agent/install-agent.ts';
+import { FleetError } from '@zfs-fleet/protocol';
+import { installAgents } from '../agent/install-agent.ts';
 import { EXIT, type Command } from '../cli/command.ts';
 import { selectHosts } from '../cli/select-hosts.ts';
 import { formatTable } from '../output/format.ts';
-
-export type AgentInstallRow = { host: string; ok: true; result: AgentInstallResult } | { host: string; ok: false; error: FleetErrorShape };
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -15,16 +13,7 @@ export const agentCommand: Command = {
     if (verb !== 'install') throw new FleetError('USAGE', `fleet agent takes "install", not "${verb ?? ''}".`, { hint: 'fleet agent install --all' });
     const { config } = await context.config();
     const hosts = selectHosts(config, hostNames, { all: context.flags.all === true, example: 'fleet agent install --all' });
-    // Hosts are independent: one that cannot take the agent does not hold up the others.
-    const rows = await Promise.all(
-      hosts.map(async (host): Promise<AgentInstallRow> => {
-        try {
-          return { host, ok: true, result: await installAgent(config, host, context.logger) };
-        } catch (error) {
-          return { host, ok: false, error: toFleetError(error).toShape() };
-        }
-      }),
-    );
+    const rows = await installAgents(config, hosts, context.logger);
     const ok = rows.every((row) => row.ok);
     if (context.json) {
       context.out.write(`${JSON.stringify({ command: 'agent install', ok, rows }, null, 2)}\n`);

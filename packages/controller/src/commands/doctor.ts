@@ -2,7 +2,7 @@ import { toFleetError } from '@zfs-fleet/protocol';
 import { EXIT, type Command, type CommandContext } from '../cli/command.ts';
 import { selectHosts } from '../cli/select-hosts.ts';
 import type { DoctorCheck } from '../doctor/doctor-checks.ts';
-import { checkConfigFiles, checkHost } from '../doctor/run-doctor.ts';
+import { runDoctor } from '../doctor/run-doctor.ts';
 import { formatTable } from '../output/format.ts';
 
 function print(context: CommandContext, checks: readonly DoctorCheck[]): boolean {
@@ -36,8 +36,7 @@ export const doctorCommand: Command = {
     }
     const { config, path } = loaded;
     const hosts = selectHosts(config, context.args, { all: false, allByDefault: true, example: 'fleet doctor' });
-    const perHost = await Promise.all(hosts.map((host) => checkHost(config, host, context.logger)));
-    const ok = print(context, [...(await checkConfigFiles(config, path)), ...perHost.flat()]);
+    const ok = print(context, await runDoctor(config, path, hosts, context.logger));
     return ok ? EXIT.ok : EXIT.failed;
   },
 };

@@ -13,6 +13,12 @@ import { distinct, listUnits } from '../run/list-units.ts';
 import { zfsOverSsh } from '../ssh/zfs-over-ssh.ts';
 import { judgeFreeSpace, judgePeerLogin, peerLoginScript, type DoctorCheck } from './doctor-checks.ts';
 
+/** Every check: the config's files, then each host (all at once), in the order they print. */
+export async function runDoctor(config: FleetConfig, configPath: string, hosts: readonly string[], logger: pino.Logger): Promise<DoctorCheck[]> {
+  const perHost = await Promise.all(hosts.map((host) => checkHost(config, host, logger)));
+  return [...(await checkConfigFiles(config, configPath)), ...perHost.flat()];
+}
+
 /** Fleet-wide checks: the files the config points at. (That the config parses is checked by loading it.) */
 export async function checkConfigFiles(config: FleetConfig, configPath: string): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [{ check: 'config', status: 'OK', message: `${configPath}: ${Object.keys(config.hosts).length} hosts` }];

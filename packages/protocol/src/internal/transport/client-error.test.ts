@@ -1,6 +1,6 @@
 import { TRPCClientError } from '@trpc/client';
 import { describe, expect, test } from 'vitest';
-import { FleetError } from '../errors.ts';
+import { FleetError } from '../../errors.ts';
 import { toFleetErrorFromClient } from './client-error.ts';
 
 function fromWire(data: unknown): TRPCClientError<never> {

@@ -1,6 +1,6 @@
 import { PassThrough, type Writable } from 'node:stream';
 import { createTRPCClient } from '@trpc/client';
-import type { FleetError } from '../../errors.ts';
+import type { FleetError } from '../../../errors.ts';
 import { serveStream, type ServeStreamOptions } from '../serve-stream.ts';
 import { createStreamLink } from '../stream-link.ts';
 import { createTestProbe, testRouter, type TestRouter } from './create-test-router.ts';

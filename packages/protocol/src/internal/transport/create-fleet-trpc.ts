@@ -1,5 +1,5 @@
 import { initTRPC, type TRPCDefaultErrorData, type TRPCDefaultErrorShape, type TRPCError } from '@trpc/server';
-import { FleetError, type FleetErrorShape } from '../errors.ts';
+import { FleetError, type FleetErrorShape } from '../../errors.ts';
 import { isAbortError } from './is-abort-error.ts';
 
 /**

@@ -2,7 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { TRPCClientError, type OperationResultEnvelope, type TRPCLink } from '@trpc/client';
 import type { AnyTRPCRouter } from '@trpc/server';
 import { observable, type Observer } from '@trpc/server/observable';
-import { FleetError } from '../errors.ts';
+import { FleetError } from '../../errors.ts';
 import { createFrameWriter, encodeFrame } from './create-frame-writer.ts';
 import { ResponseFrameSchema, type ResponseFrame } from './frame-schemas.ts';
 import { previewLine, readLines } from './read-lines.ts';

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { callTRPCProcedure, getTRPCErrorFromUnknown, getTRPCErrorShape, TRPCError, type AnyTRPCRouter, type inferRouterContext } from '@trpc/server';
 import { isObservable, observableToAsyncIterable } from '@trpc/server/observable';
-import { FleetError } from '../errors.ts';
+import { FleetError } from '../../errors.ts';
 import { createFrameWriter, encodeFrame, type FrameWriter } from './create-frame-writer.ts';
 import { RequestFrameSchema, type CallFrame } from './frame-schemas.ts';
 import { pumpSubscription } from './pump-subscription.ts';

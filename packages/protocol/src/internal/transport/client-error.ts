@@ -1,6 +1,6 @@
 import { TRPCClientError } from '@trpc/client';
 import { z } from 'zod';
-import { FLEET_ERROR_CODES, FleetError, toFleetError } from '../errors.ts';
+import { FLEET_ERROR_CODES, FleetError, toFleetError } from '../../errors.ts';
 import { isAbortError } from './is-abort-error.ts';
 
 const FleetErrorShapeSchema = z.object({

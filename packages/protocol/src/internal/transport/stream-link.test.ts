@@ -1,7 +1,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import { createTRPCClient, TRPCClientError } from '@trpc/client';
 import { describe, expect, test, vi } from 'vitest';
-import { FleetError } from '../errors.ts';
+import { FleetError } from '../../errors.ts';
 import { toFleetErrorFromClient } from './client-error.ts';
 import { createStreamLink } from './stream-link.ts';
 import { connectInMemory } from './test-fixtures/connect-in-memory.ts';

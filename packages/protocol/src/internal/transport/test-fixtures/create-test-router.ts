@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { FleetError } from '../../errors.ts';
+import { FleetError } from '../../../errors.ts';
 import { initFleetTRPC } from '../create-fleet-trpc.ts';
 
 /** What the test router records, so tests can see what happened on the agent's side. */

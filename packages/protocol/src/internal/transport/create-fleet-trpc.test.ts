@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { describe, expect, test } from 'vitest';
-import { FleetError } from '../errors.ts';
+import { FleetError } from '../../errors.ts';
 import { formatFleetErrorShape } from './create-fleet-trpc.ts';
 
 const shape = { code: -32603 as const, message: 'm', data: { code: 'INTERNAL_SERVER_ERROR' as const, httpStatus: 500, path: 'p', stack: 'Error: m\n    at x.ts:1:1' } };
