@@ -52,6 +52,7 @@ async function hostKey(host: string): Promise<{ fingerprint: string; line: strin
   return { fingerprint: stdout.split(/\s+/)[1]!, line: `${type} ${base64}` };
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the --json report, read as the tests read it
 function failedUnit(run: { json: any }) {
   expect(run.json.ok).toBe(false);
   return run.json.units[0].error as { code: string; message: string; hint?: string };

@@ -75,7 +75,7 @@ test('the agent writes nothing but protocol frames on stdout, each the answer to
     { id: 3, method: 'query', params: { path: 'listTree', input: { roots: ['tank/does-not-exist'] } } },
     { id: 4, method: 'query', params: { path: 'noSuchProcedure', input: {} } },
   ];
-  const { stdout } = await lab().exec('src1', [...agent.command.split(' '), 'serve', '--stdio'], { input: requests.map((r) => JSON.stringify(r)).join('\n') + '\n' });
+  const { stdout } = await lab().exec('src1', [...agent.command.split(' '), 'serve', '--stdio'], { input: `${requests.map((r) => JSON.stringify(r)).join('\n')}\n` });
   const lines = stdout.split('\n').filter((line) => line !== '');
   expect(lines.length).toBe(requests.length);
   const frames = new Map(lines.map((line) => JSON.parse(line)).map((frame) => [frame.id, frame]));

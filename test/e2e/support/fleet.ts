@@ -21,6 +21,7 @@ export interface FleetRun {
   stdout: string;
   stderr: string;
   /** stdout parsed, when --json was given. */
+  // biome-ignore lint/suspicious/noExplicitAny: each test reads the report's fields it checks
   json: any;
 }
 

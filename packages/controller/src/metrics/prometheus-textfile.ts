@@ -31,8 +31,8 @@ export const METRIC_NAMES: readonly string[] = METRICS.map((metric) => metric.na
 
 /** Label values escaped as the text format wants: backslash, double quote and newline. */
 function labels(row: UnitStatusRow): string {
-  const escape = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
-  return `{host="${escape(row.host)}",dataset="${escape(row.dataset)}",peer="${escape(row.peer)}"}`;
+  const escapeLabel = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
+  return `{host="${escapeLabel(row.host)}",dataset="${escapeLabel(row.dataset)}",peer="${escapeLabel(row.peer)}"}`;
 }
 
 function formatValue(value: number): string {

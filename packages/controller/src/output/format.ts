@@ -17,6 +17,6 @@ export function formatTable(rows: readonly (readonly string[])[]): string {
 }
 
 function visibleLength(text: string): number {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes start with ESC
   return text.replace(/\x1b\[[0-9;]*m/g, '').length;
 }

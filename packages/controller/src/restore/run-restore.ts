@@ -155,7 +155,7 @@ function planRestore(route: RestoreRoute, copyTree: DatasetTree, targetTree: Dat
 async function sendBack(route: RestoreRoute, plan: ReplicationPlan, context: { copyTree: DatasetTree; targetTree: DatasetTree; report: RestoreReport; sessions: SessionPool; config: FleetConfig; options: RestoreOptions }): Promise<void> {
   const [peerSession, targetSession] = await Promise.all([context.sessions.get(route.peer), context.sessions.get(route.target.host)]);
   const parent = parentOf(route.target.dataset);
-  if (parent && parent.includes('/') && !context.targetTree.datasets.some((d) => d.name === parent)) {
+  if (parent?.includes('/') && !context.targetTree.datasets.some((d) => d.name === parent)) {
     await targetSession.agent.ensureDatasets.mutate({ datasets: [parent] });
   }
   await executePlan({

@@ -26,6 +26,7 @@ export interface Phase<T> {
   /** Runs even when an earlier phase failed (cleanups: post-hooks, unlocks). */
   always?: boolean;
   /** Throws to fail; returns 'skipped' when there was nothing to do. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a phase that did its work returns nothing
   run(target: T): Promise<void | 'skipped'>;
 }
 

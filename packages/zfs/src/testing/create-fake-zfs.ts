@@ -91,7 +91,7 @@ export function createFakeZfs(state: FakeZfsState = createFakeZfsState()): FakeZ
       case 'destroy': {
         const [dataset, name] = rest.at(-1)!.split('@') as [string, string];
         const found = state.datasets.get(dataset);
-        if (!found || !found.snapshots.some((snapshot) => snapshot.name === name)) return fail(`cannot open '${rest.at(-1)}': dataset does not exist\n`);
+        if (!found?.snapshots.some((snapshot) => snapshot.name === name)) return fail(`cannot open '${rest.at(-1)}': dataset does not exist\n`);
         found.snapshots = found.snapshots.filter((snapshot) => snapshot.name !== name);
         return ok();
       }
