@@ -20,10 +20,17 @@ test('a connection broken mid-stream fails that unit with a clear error, loses n
   const slow = await pacedConfig(dataset, 1_000_000);
 
   const running = runFleet(slow, ['backup', 'src1', '--json']);
-  // Once the stream is flowing, cut it on the receiving side.
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
-  // Lab hosts share one pid namespace: kill only the receive in backup1's network namespace.
-  await lab().exec('backup1', ['sh', '-c', 'pkill -KILL --ns $$ --nslist net -f "zfs recv"'], { reject: false });
+  // Once the stream is flowing, cut it on the receiving side. Lab hosts share one pid
+  // namespace: kill only the receive in backup1's network namespace. A busy machine may take
+  // a while to get there: wait for the receive rather than for a fixed time.
+  // `rec[v]`: the pattern must not match the shell that runs pgrep itself.
+  const receiving = 'pgrep --ns $$ --nslist net -f "zfs rec[v]" >/dev/null';
+  for (let waited = 0; (await lab().exec('backup1', ['sh', '-c', receiving], { reject: false })).exitCode !== 0; waited += 100) {
+    if (waited > 60_000) throw new Error('no zfs recv started on backup1 within 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await lab().exec('backup1', ['sh', '-c', 'pkill -KILL --ns $$ --nslist net -f "zfs rec[v]"'], { reject: false });
   const broken = await running;
   expect(broken.exitCode).toBe(1);
   const unit = broken.json.units[0];
