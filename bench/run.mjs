@@ -39,7 +39,10 @@ async function main() {
   if (process.getuid?.() !== 0) throw new Error('the bench needs root (namespaces, zfs-fuse); run it as root');
   const options = { quick: values.quick, ...(values.quick ? PROFILES.quick : PROFILES.full) };
   const wanted = new Set(values.scenarios.split(',').map(Number));
-  if (wanted.has(5)) { wanted.add(1); wanted.add(2); }
+  if (wanted.has(5)) {
+    wanted.add(1);
+    wanted.add(2);
+  }
   if (wanted.has(2)) wanted.add(1);
   const startedAt = new Date();
 
@@ -139,6 +142,6 @@ async function commit() {
 }
 
 main().catch((error) => {
-  process.stderr.write(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 });

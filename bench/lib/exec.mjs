@@ -22,7 +22,9 @@ export function run(command, args, options = {}) {
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text) => { stdout += text; });
+    child.stdout.setEncoding('utf8').on('data', (text) => {
+      stdout += text;
+    });
     child.stderr.setEncoding('utf8').on('data', (text) => {
       stderr += text;
       if (options.echo) process.stderr.write(text);

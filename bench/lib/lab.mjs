@@ -141,7 +141,11 @@ async function restartSshd(host, configFile) {
   const pidFile = path.join(hostDir(host), 'sshd.pid');
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (pid > 0) {
-    try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
     for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(20);
   }
   // sshd daemonizes by itself; no descriptor of ours but stdio reaches it.

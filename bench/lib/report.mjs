@@ -25,7 +25,15 @@ export function summariseTransfer(samples) {
     tools[tool] = {
       mibps: summary(own.map(mibps)),
       wallS: summary(own.map((sample) => sample.wallMs / 1000)),
-      ...(tool === 'fleet' ? {} : { fleetThroughputRatio: pairedRatio(fleet.map(mibps), own.map(mibps)), fleetWallRatio: pairedRatio(fleet.map((s) => s.wallMs), own.map((s) => s.wallMs)) }),
+      ...(tool === 'fleet'
+        ? {}
+        : {
+            fleetThroughputRatio: pairedRatio(fleet.map(mibps), own.map(mibps)),
+            fleetWallRatio: pairedRatio(
+              fleet.map((s) => s.wallMs),
+              own.map((s) => s.wallMs),
+            ),
+          }),
     };
   }
   return { payloadMib: samples[0]?.payloadMib, tools };
@@ -41,7 +49,10 @@ export function summariseNothingNew({ samples, few }) {
     fewDatasets: fewOf('fleet')?.datasets,
     fleet: { wallS: summary(fleet.map((s) => s.wallMs / 1000)), zfsCalls: summary(fleet.map((s) => s.zfsCalls)), reportedZfsCalls: summary(fleet.map((s) => s.reported)), fewZfsCalls: fewOf('fleet')?.zfsCalls, fewWallS: fewOf('fleet')?.wallMs / 1000 },
     syncoid: { wallS: summary(syncoid.map((s) => s.wallMs / 1000)), zfsCalls: summary(syncoid.map((s) => s.zfsCalls)), fewZfsCalls: fewOf('syncoid')?.zfsCalls, fewWallS: fewOf('syncoid')?.wallMs / 1000 },
-    speedup: pairedRatio(syncoid.map((s) => s.wallMs), fleet.map((s) => s.wallMs)),
+    speedup: pairedRatio(
+      syncoid.map((s) => s.wallMs),
+      fleet.map((s) => s.wallMs),
+    ),
   };
 }
 
@@ -86,7 +97,11 @@ export function checkTargets(summaries) {
     const s = summaries.nothingNew;
     checks.push({ target: `Scenario 3: zfs-fleet ≥ ${TARGETS.nothingNewSpeedup}× faster than syncoid -r`, value: `${f1(s.speedup.median)}× (per-pair ${f1(s.speedup.min)}–${f1(s.speedup.max)})`, met: s.speedup.median >= TARGETS.nothingNewSpeedup });
     const constant = s.fleet.zfsCalls.min === s.fleet.zfsCalls.max && s.fleet.fewZfsCalls === s.fleet.zfsCalls.median;
-    checks.push({ target: 'Scenario 3: constant number of zfs calls (same for the small and the large tree)', value: `${s.fleet.fewZfsCalls} calls for ${s.fewDatasets} datasets, ${s.fleet.zfsCalls.median} for ${s.datasets} (syncoid: ${s.syncoid.fewZfsCalls} and ${s.syncoid.zfsCalls.median})`, met: constant });
+    checks.push({
+      target: 'Scenario 3: constant number of zfs calls (same for the small and the large tree)',
+      value: `${s.fleet.fewZfsCalls} calls for ${s.fewDatasets} datasets, ${s.fleet.zfsCalls.median} for ${s.datasets} (syncoid: ${s.syncoid.fewZfsCalls} and ${s.syncoid.zfsCalls.median})`,
+      met: constant,
+    });
   }
   if (summaries.footprint) {
     const both = [summaries.footprint.full, summaries.footprint.incremental];
@@ -95,7 +110,11 @@ export function checkTargets(summaries) {
     checks.push({ target: `Scenario 5: controller peak RSS < ${TARGETS.controllerRssMib} MiB`, value: `${f1(controller)} MiB (largest of all runs)`, met: controller < TARGETS.controllerRssMib });
     checks.push({ target: `Scenario 5: agent peak RSS < ${TARGETS.agentRssMib} MiB`, value: `${f1(agent)} MiB (largest, source or peer)`, met: agent < TARGETS.agentRssMib });
     const growth = summaries.footprint.full.sourceAgentRssMib.median - summaries.footprint.incremental.sourceAgentRssMib.median;
-    checks.push({ target: 'Scenario 5: RSS independent of dataset size', value: `source agent ${f1(summaries.footprint.incremental.sourceAgentRssMib.median)} MiB at ${summaries.footprint.incremental.payloadMib} MiB, ${f1(summaries.footprint.full.sourceAgentRssMib.median)} MiB at ${summaries.footprint.full.payloadMib} MiB`, met: Math.abs(growth) < 10 });
+    checks.push({
+      target: 'Scenario 5: RSS independent of dataset size',
+      value: `source agent ${f1(summaries.footprint.incremental.sourceAgentRssMib.median)} MiB at ${summaries.footprint.incremental.payloadMib} MiB, ${f1(summaries.footprint.full.sourceAgentRssMib.median)} MiB at ${summaries.footprint.full.payloadMib} MiB`,
+      met: Math.abs(growth) < 10,
+    });
   }
   return checks;
 }
@@ -110,12 +129,19 @@ export function renderMarkdown({ meta, summaries, checks }) {
   out.push(`Machine: ${meta.machine.cpu}, ${meta.machine.nproc} CPUs, ${meta.machine.memMib} MiB RAM, Linux ${meta.machine.kernel}; Node.js ${meta.machine.node} (controller), agent: \`${meta.machine.agent}\`; ${meta.machine.syncoid}; zfs-fuse. Commit ${meta.commit}.`, '');
   out.push('Cells are median (min–max) over the rounds; ratios are taken per pair (round by round), then summarised the same way.', '');
 
-  for (const [key, title] of [['full', 'Scenario 1: full send'], ['incremental', 'Scenario 2: incremental send']]) {
+  for (const [key, title] of [
+    ['full', 'Scenario 1: full send'],
+    ['incremental', 'Scenario 2: incremental send'],
+  ]) {
     const s = summaries[key];
     if (!s) continue;
     out.push(`#### ${title}, ${s.payloadMib} MiB incompressible (${s.tools.fleet.mibps.n} rounds)`, '');
     out.push('| tool | throughput MiB/s | wall s | zfs-fleet ÷ tool, throughput | zfs-fleet ÷ tool, wall time |', '|---|---|---|---|---|');
-    for (const [tool, label] of [['fleet', 'zfs-fleet (transfer step)'], ['raw', 'raw `zfs send \\| ssh \\| zfs recv`'], ['syncoid', 'syncoid 2.1.0 (defaults)']]) {
+    for (const [tool, label] of [
+      ['fleet', 'zfs-fleet (transfer step)'],
+      ['raw', 'raw `zfs send \\| ssh \\| zfs recv`'],
+      ['syncoid', 'syncoid 2.1.0 (defaults)'],
+    ]) {
       const t = s.tools[tool];
       out.push(`| ${label} | ${cell(t.mibps, 0)} | ${cell(t.wallS, 2)} | ${t.fleetThroughputRatio ? cell(t.fleetThroughputRatio, 2) : '—'} | ${t.fleetWallRatio ? cell(t.fleetWallRatio, 2) : '—'} |`);
     }

@@ -2,17 +2,7 @@
 // alternates: A, B, C, then C, B, A, ...) and returns its raw samples; report.mjs summarises.
 import { sampleAgents } from './agent-sampler.mjs';
 import { PEER, SOURCES, hostSh, log, zfsCallCount } from './lab.mjs';
-import {
-  destroySnapshots,
-  destroyTree,
-  fleetSteps,
-  fleetZfsCalls,
-  runFleet,
-  runRaw,
-  runSyncoid,
-  writeFleetConfig,
-  writeRandom,
-} from './tools.mjs';
+import { destroySnapshots, destroyTree, fleetSteps, fleetZfsCalls, runFleet, runRaw, runSyncoid, writeFleetConfig, writeRandom } from './tools.mjs';
 import { shq } from './exec.mjs';
 
 /**
@@ -155,9 +145,7 @@ export async function scenarioNothingNew(options) {
   await hostSh(PEER.name, 'zfs create -p backup/syncoid/s3');
   for (const [name, count] of Object.entries(trees)) await makeTree(`tank/s3/${name}`, count);
 
-  const configs = Object.fromEntries(
-    Object.keys(trees).map((name) => [name, writeFleetConfig(`s3-${name}`, { entries: [{ host: S3_HOST, dataset: `tank/s3/${name}`, recursive: true }], receiveRoot: 'backup/s3fleet' })]),
-  );
+  const configs = Object.fromEntries(Object.keys(trees).map((name) => [name, writeFleetConfig(`s3-${name}`, { entries: [{ host: S3_HOST, dataset: `tank/s3/${name}`, recursive: true }], receiveRoot: 'backup/s3fleet' })]));
   const tools = {
     /** @param {string} tree */
     fleet: async (tree) => {
@@ -197,14 +185,17 @@ export async function scenarioNothingNew(options) {
 /** A tree of `count` child datasets, each with a small file changed before each of 5 recursive snapshots. @param {string} root @param {number} count */
 async function makeTree(root, count) {
   await destroyTree(S3_HOST, root);
-  await hostSh(S3_HOST, `
+  await hostSh(
+    S3_HOST,
+    `
     zfs create -p ${shq(root)}
     for i in $(seq -w 1 ${count}); do zfs create ${shq(root)}/d$i; done
     for s in 1 2 3 4 5; do
       for i in $(seq -w 1 ${count}); do echo "snapshot $s of d$i" > /mnt/${root}/d$i/file.txt; done
       sync
       zfs snapshot -r ${shq(root)}@s$s
-    done`);
+    done`,
+  );
 }
 
 /**
@@ -263,7 +254,11 @@ async function retryOnce(what, measure) {
   try {
     return await measure();
   } catch (error) {
-    log(`  ${what} failed, measuring it again: ${String(error instanceof Error ? error.message : error).split('\n')[0].slice(0, 300)}`);
+    log(
+      `  ${what} failed, measuring it again: ${String(error instanceof Error ? error.message : error)
+        .split('\n')[0]
+        .slice(0, 300)}`,
+    );
     return measure();
   }
 }

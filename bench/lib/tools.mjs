@@ -105,14 +105,17 @@ export async function runSyncoid(host, { source, target, recursive, noSyncSnap }
  * @param {string} dataset
  */
 export async function destroyTree(host, dataset) {
-  await hostSh(host, `
+  await hostSh(
+    host,
+    `
     zfs list -H -o name ${shq(dataset)} >/dev/null 2>&1 || exit 0
     for i in $(seq 1 30); do
       zfs destroy -r ${shq(dataset)} 2>/tmp/bench-destroy.$$ && { rm -f /tmp/bench-destroy.$$; exit 0; }
       grep -q busy /tmp/bench-destroy.$$ || { cat /tmp/bench-destroy.$$ >&2; rm -f /tmp/bench-destroy.$$; exit 1; }
       sleep 0.2
     done
-    cat /tmp/bench-destroy.$$ >&2; exit 1`);
+    cat /tmp/bench-destroy.$$ >&2; exit 1`,
+  );
 }
 
 /**

@@ -259,5 +259,11 @@ async function hashOn(host: string, dataset: string, file: string): Promise<stri
 /** Snapshot name → guid of one dataset of this file's lab (exact guids from `zfs get -Hp`). */
 async function snapshotGuidsOn(host: string, dataset: string): Promise<Map<string, string>> {
   const out = await lab.zfs(host, ['get', '-H', '-p', '-r', '-o', 'name,value', 'guid', dataset]);
-  return new Map(out.split('\n').map((line) => line.split('\t')).filter(([name, value]) => name?.startsWith(`${dataset}@`) && value).map(([name, value]) => [name!.slice(dataset.length + 1), value!]));
+  return new Map(
+    out
+      .split('\n')
+      .map((line) => line.split('\t'))
+      .filter(([name, value]) => name?.startsWith(`${dataset}@`) && value)
+      .map(([name, value]) => [name!.slice(dataset.length + 1), value!]),
+  );
 }

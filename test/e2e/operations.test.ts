@@ -171,6 +171,12 @@ test('fleet status reflects a success, a failure with its reason and a stale rpo
   const newest = Number(series('zfs_fleet_newest_copy_timestamp_seconds', 'backup1')?.value);
   expect(Date.parse(later) / 1000 - newest).toBeGreaterThan(Number(series('zfs_fleet_rpo_seconds', 'backup1')?.value));
   // And the journal behind it all is plain JSON lines.
-  const journal = (await readFile(path.join(stateDirOf(config), 'journal.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
-  expect(journal.map((record: { peer: string; status: string }) => [record.peer, record.status]).sort()).toEqual([['backup1', 'ok'], ['backup9', 'failed']]);
+  const journal = (await readFile(path.join(stateDirOf(config), 'journal.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  expect(journal.map((record: { peer: string; status: string }) => [record.peer, record.status]).sort()).toEqual([
+    ['backup1', 'ok'],
+    ['backup9', 'failed'],
+  ]);
 });

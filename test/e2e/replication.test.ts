@@ -153,7 +153,11 @@ test('a recursive tree: a child added later gets a full stream, an excluded chil
 
   const first = await backup(config);
   expect(first.exitCode, first.stderr).toBe(0);
-  expect(stepsOf(first).map((s) => [s.dataset, s.action])).toEqual([[root, 'full'], [`${root}/keep`, 'full'], [`${root}/lost`, 'full']]);
+  expect(stepsOf(first).map((s) => [s.dataset, s.action])).toEqual([
+    [root, 'full'],
+    [`${root}/keep`, 'full'],
+    [`${root}/lost`, 'full'],
+  ]);
   expect((await lab().exec('backup1', ['zfs', 'list', `${copy}/scratch`], { reject: false })).exitCode).not.toBe(0);
 
   await lab().zfs('src1', ['create', `${root}/added`]);
@@ -176,10 +180,7 @@ test('two peers, one unreachable: the other completes, the exit code is non-zero
   const dataset = `tank/${uniqueName('P')}`;
   await createDatasets('src1', [dataset]);
   cleanUpPeer('backup2', `backup/fleet/src1/${dataset}`);
-  const config = await writeFleetConfig(
-    { src1: [{ dataset, to: ['backup2', 'backup9'] }] },
-    { extraHosts: { backup9: { address: '10.77.0.29', receive: { root: 'backup/fleet' } } }, ssh: { connectTimeoutMs: 3000 } },
-  );
+  const config = await writeFleetConfig({ src1: [{ dataset, to: ['backup2', 'backup9'] }] }, { extraHosts: { backup9: { address: '10.77.0.29', receive: { root: 'backup/fleet' } } }, ssh: { connectTimeoutMs: 3000 } });
   const json = await runFleet(config, ['backup', 'src1', '--json']);
   expect(json.exitCode).toBe(1);
   const units = json.json.units as Array<{ peer: string; status: string; error?: { code: string } }>;
@@ -283,7 +284,10 @@ test('the wire: zstd on both ends, an mbuffer stage and a bandwidth limit still 
   const result = await backup(base, '--log-level', 'info');
   expect(result.exitCode, result.stderr).toBe(0);
   // Without a TTY, progress arrives as structured log lines on stderr.
-  const progress = result.stderr.split('\n').filter((line) => line.includes('"msg":"transfer progress"')).map((line) => JSON.parse(line));
+  const progress = result.stderr
+    .split('\n')
+    .filter((line) => line.includes('"msg":"transfer progress"'))
+    .map((line) => JSON.parse(line));
   expect(progress.length).toBeGreaterThan(0);
   // A full stream is sized from what the dataset references, so there is an ETA even on zfs-fuse.
   expect(progress[0]).toMatchObject({ host: 'src1', peer: 'backup1', bytes: expect.any(Number), bytesPerSecond: expect.any(Number), estimatedBytes: expect.any(Number), etaSeconds: expect.any(Number) });

@@ -22,8 +22,7 @@ async function backedUp(runs: number, options: { rpo?: string } = {}) {
   return { dataset, copy, config, snapshots, hashes };
 }
 
-const isWritable = async (host: string, dataset: string) =>
-  (await lab().exec(host, ['sh', '-c', 'touch "$(zfs get -H -o value mountpoint "$1")/written-after-restore"', 'sh', dataset], { reject: false })).exitCode === 0;
+const isWritable = async (host: string, dataset: string) => (await lab().exec(host, ['sh', '-c', 'touch "$(zfs get -H -o value mountpoint "$1")/written-after-restore"', 'sh', dataset], { reject: false })).exitCode === 0;
 
 describe('fleet restore', () => {
   test('brings a destroyed dataset back to its latest snapshot, byte-identical and writable', async () => {
@@ -143,10 +142,7 @@ describe('fleet verify', () => {
 
   test('an rpo exceeded is STALE, a peer down is UNREACHABLE, and verify uses one zfs call per host', async () => {
     const { dataset, snapshots } = await backedUp(1);
-    const config = await writeFleetConfig(
-      { src1: [{ dataset, to: ['backup1', 'backup9'], rpo: '1h' } as never] },
-      { extraHosts: { backup9: { address: '10.77.0.29', receive: { root: 'backup/fleet' } } }, ssh: { connectTimeoutMs: 3000 } },
-    );
+    const config = await writeFleetConfig({ src1: [{ dataset, to: ['backup1', 'backup9'], rpo: '1h' } as never] }, { extraHosts: { backup9: { address: '10.77.0.29', receive: { root: 'backup/fleet' } } }, ssh: { connectTimeoutMs: 3000 } });
     const later = new Date(Date.now() + 2 * 3_600_000).toISOString();
     const result = await runFleet(config, ['verify', 'src1', '--json'], { FLEET_NOW: later });
     expect(result.exitCode).toBe(1);

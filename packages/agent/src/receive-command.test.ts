@@ -5,7 +5,10 @@ import { shellQuote } from './ssh-command.ts';
 const root = 'backup/fleet/src1';
 const parse = (command: string, allowRollback = false) => parseReceiveCommand(command, { root, allowRollback });
 /** The words ssh hands the peer, as buildPeerSshArgs joins them. */
-const words = (command: ReceiveCommand) => receiveCommandStages(command).map((stage) => stage.map(shellQuote).join(' ')).join(' | ');
+const words = (command: ReceiveCommand) =>
+  receiveCommandStages(command)
+    .map((stage) => stage.map(shellQuote).join(' '))
+    .join(' | ');
 
 describe('parseReceiveCommand', () => {
   it('accepts a receive into the own subtree, with or without a decompressor', () => {
@@ -16,7 +19,7 @@ describe('parseReceiveCommand', () => {
   it.each([
     ['a shell', 'bash -i', /only "zfs recv" is allowed/],
     ['a destroy', 'zfs destroy -r backup/fleet/src1/tank', /only "zfs recv" is allowed/],
-    ['reading another host\'s backup', 'zfs send backup/fleet/src2/tank/Media@x', /only "zfs recv" is allowed/],
+    ["reading another host's backup", 'zfs send backup/fleet/src2/tank/Media@x', /only "zfs recv" is allowed/],
     ['a receive outside the subtree', 'zfs recv -d backup/fleet/src2', /outside backup\/fleet\/src1/],
     ['a look-alike prefix', 'zfs recv -d backup/fleet/src1x', /outside/],
     ['a rollback without permission', 'zfs recv -F -d backup/fleet/src1/tank', /may not roll back/],
@@ -33,7 +36,7 @@ describe('parseReceiveCommand', () => {
   });
 });
 
-describe('a source\'s receive command and the peer\'s restricted receive agree', () => {
+describe("a source's receive command and the peer's restricted receive agree", () => {
   const target = 'backup/fleet/src1/tank';
   const commands: ReceiveCommand[] = [];
   for (const decompress of [undefined, 'zstd', 'lz4'] as const) {

@@ -16,9 +16,7 @@ test('authorizing a key replaces the earlier line with the same tag and keeps th
   await mkdir(path.join(home, '.ssh'));
   await writeFile(path.join(home, '.ssh/authorized_keys'), 'ssh-ed25519 AAAAadmin admin@laptop\nrestrict,command="old" ssh-ed25519 AAAAold zfs-fleet:src1\n');
   await authorizeKey({ tag: 'zfs-fleet:src1', publicKey: 'ssh-ed25519 AAAAnew zfs-fleet:src1', forcedCommand: 'fleet-agent recv --root backup/fleet/src1' }, home);
-  expect(await readFile(path.join(home, '.ssh/authorized_keys'), 'utf8')).toBe(
-    'ssh-ed25519 AAAAadmin admin@laptop\nrestrict,command="fleet-agent recv --root backup/fleet/src1" ssh-ed25519 AAAAnew zfs-fleet:src1\n',
-  );
+  expect(await readFile(path.join(home, '.ssh/authorized_keys'), 'utf8')).toBe('ssh-ed25519 AAAAadmin admin@laptop\nrestrict,command="fleet-agent recv --root backup/fleet/src1" ssh-ed25519 AAAAnew zfs-fleet:src1\n');
 });
 
 test('a public key that is not one is refused with AGENT_PROTOCOL, not as an internal error, and nothing is written', async () => {
@@ -30,6 +28,12 @@ test('a public key that is not one is refused with AGENT_PROTOCOL, not as an int
 test('peer host keys are recorded once per name', async () => {
   const home = await mkdtemp(path.join(os.tmpdir(), 'keys-'));
   await trustHostKeys([{ name: '10.0.0.2', keyType: 'ssh-ed25519', keyBase64: 'AAAA1' }], home);
-  await trustHostKeys([{ name: '10.0.0.2', keyType: 'ssh-ed25519', keyBase64: 'AAAA2' }, { name: '[10.0.0.3]:2222', keyType: 'ssh-ed25519', keyBase64: 'AAAA3' }], home);
+  await trustHostKeys(
+    [
+      { name: '10.0.0.2', keyType: 'ssh-ed25519', keyBase64: 'AAAA2' },
+      { name: '[10.0.0.3]:2222', keyType: 'ssh-ed25519', keyBase64: 'AAAA3' },
+    ],
+    home,
+  );
   expect(await readFile(path.join(home, '.ssh/zfs-fleet_known_hosts'), 'utf8')).toBe('10.0.0.2 ssh-ed25519 AAAA2\n[10.0.0.3]:2222 ssh-ed25519 AAAA3\n');
 });

@@ -58,7 +58,11 @@ export async function trustHostKeys(entries: ReadonlyArray<{ name: string; keyTy
 /** The key and peer host keys of `fleet keys setup`, for the ssh of a stream, where this host has them. */
 export async function replicationIdentity(home?: string): Promise<{ identityFile?: string; knownHostsFiles?: string[] }> {
   const paths = replicationPaths(home);
-  const exists = (file: string) => access(file).then(() => true, () => false);
+  const exists = (file: string) =>
+    access(file).then(
+      () => true,
+      () => false,
+    );
   const [hasKey, hasKnownHosts] = await Promise.all([exists(paths.identity), exists(paths.knownHosts)]);
   return {
     ...(hasKey ? { identityFile: paths.identity } : {}),

@@ -27,15 +27,18 @@ const t = initFleetTRPC<AgentContext>();
 
 /** The agent's procedures. The controller imports only this router's type. */
 export const agentRouter = t.router({
-  hello: t.procedure.input(HelloInputSchema).output(HelloOutputSchema).query(async ({ ctx, input }): Promise<HelloOutput> => {
-    if (input.controllerVersion !== FLEET_VERSION) {
-      throw new FleetError('AGENT_VERSION_MISMATCH', `The agent on "${os.hostname()}" is version ${FLEET_VERSION}; the controller is version ${input.controllerVersion}.`, {
-        hint: 'Run `fleet agent install HOST` to install the matching agent.',
-        details: { agentVersion: FLEET_VERSION, controllerVersion: input.controllerVersion },
-      });
-    }
-    return { agentVersion: FLEET_VERSION, nodeVersion: process.version, hostname: os.hostname(), zfs: await ctx.capabilities(), tools: await ctx.tools() };
-  }),
+  hello: t.procedure
+    .input(HelloInputSchema)
+    .output(HelloOutputSchema)
+    .query(async ({ ctx, input }): Promise<HelloOutput> => {
+      if (input.controllerVersion !== FLEET_VERSION) {
+        throw new FleetError('AGENT_VERSION_MISMATCH', `The agent on "${os.hostname()}" is version ${FLEET_VERSION}; the controller is version ${input.controllerVersion}.`, {
+          hint: 'Run `fleet agent install HOST` to install the matching agent.',
+          details: { agentVersion: FLEET_VERSION, controllerVersion: input.controllerVersion },
+        });
+      }
+      return { agentVersion: FLEET_VERSION, nodeVersion: process.version, hostname: os.hostname(), zfs: await ctx.capabilities(), tools: await ctx.tools() };
+    }),
 
   listTree: t.procedure.input(ListTreeInputSchema).query(async ({ ctx, input }): Promise<ListTreeOutput> => {
     return listTree(ctx.zfs, input.roots, await ctx.capabilities());
@@ -47,7 +50,12 @@ export const agentRouter = t.router({
     // zfs takes each -r group atomically in one call: the recursive and the plain ones.
     for (const recursive of [true, false]) {
       const datasets = input.datasets.filter((entry) => entry.recursive === recursive).map((entry) => entry.dataset);
-      if (datasets.length > 0) await createSnapshots(ctx.zfs, datasets.map((dataset) => ({ dataset, name: input.name })), { recursive });
+      if (datasets.length > 0)
+        await createSnapshots(
+          ctx.zfs,
+          datasets.map((dataset) => ({ dataset, name: input.name })),
+          { recursive },
+        );
     }
     ctx.logger.info({ snapshot: input.name, datasets: input.datasets.length }, 'snapshots created');
     return { name: input.name };

@@ -7,7 +7,10 @@ import type { WireConfig, WireTools } from '@zfs-fleet/protocol';
 export async function findWireTools(searchPath = process.env.PATH ?? ''): Promise<WireTools> {
   const directories = searchPath.split(path.delimiter).filter(Boolean);
   const has = async (name: string) =>
-    Promise.any(directories.map((directory) => access(path.join(directory, name), constants.X_OK))).then(() => true, () => false);
+    Promise.any(directories.map((directory) => access(path.join(directory, name), constants.X_OK))).then(
+      () => true,
+      () => false,
+    );
   const [zstd, lz4, mbuffer, pv] = await Promise.all([has('zstd'), has('lz4'), has('mbuffer'), has('pv')]);
   return { zstd, lz4, mbuffer, pv };
 }

@@ -19,7 +19,9 @@ function usage(): string {
   return `fleet ${FLEET_VERSION}: back up the ZFS datasets of a fleet of hosts.
 
 usage:
-${COMMANDS.flatMap((command) => command.usage).map((line) => `  ${line}`).join('\n')}
+${COMMANDS.flatMap((command) => command.usage)
+  .map((line) => `  ${line}`)
+  .join('\n')}
   fleet version
 
 options:

@@ -15,10 +15,7 @@ export function collapseTree(steps: readonly ReplicationStep[], options: { mirro
   if (root.kind === 'full' && steps.every((step) => step.kind === 'full' && !step.force && !step.replace && step.to.name === root.to.name)) {
     return { ...root, recursive: true };
   }
-  if (
-    root.kind === 'incremental' &&
-    steps.every((step) => step.kind === 'incremental' && !step.force && step.rollback.length === 0 && step.from.name === root.from.name && step.to.name === root.to.name)
-  ) {
+  if (root.kind === 'incremental' && steps.every((step) => step.kind === 'incremental' && !step.force && step.rollback.length === 0 && step.from.name === root.from.name && step.to.name === root.to.name)) {
     return { ...root, recursive: true, force: options.mirrorDeletions };
   }
   return undefined;
@@ -29,12 +26,7 @@ export function collapseTree(steps: readonly ReplicationStep[], options: { mirro
  * source no longer has, and destination datasets whose source is gone. The plan lists them
  * because the user asked for deletions in general, not for these in particular.
  */
-export function describeMirroredDeletions(
-  sources: readonly DatasetInfo[],
-  destinations: readonly DatasetInfo[],
-  destinationRoot: DatasetName,
-  destinationOf: (dataset: DatasetName) => DatasetName,
-): string[] {
+export function describeMirroredDeletions(sources: readonly DatasetInfo[], destinations: readonly DatasetInfo[], destinationRoot: DatasetName, destinationOf: (dataset: DatasetName) => DatasetName): string[] {
   const sourceByDestination = new Map(sources.map((source) => [destinationOf(source.name), source]));
   const lines: string[] = [];
   for (const destination of destinations.filter((dataset) => isWithin(dataset.name, destinationRoot))) {

@@ -65,12 +65,7 @@ function planFromBase(base: SnapshotInfo, to: SnapshotRef, destination: DatasetI
     return withWarnings(step, ahead.length > 0 ? [`"${where.destination}" has snapshots newer than @${to.name}: ${formatSnapshotNames(ahead)}; left alone.`] : []);
   }
   if (ahead.length > 0 && !options.force) {
-    return blockedStep(
-      where,
-      'DESTINATION_AHEAD',
-      `"${where.destination}" has snapshots newer than the common base @${base.name}: ${formatSnapshotNames(ahead)}. --force would roll back (destroy) them.`,
-      { base: base.name, snapshots: ahead.map((snapshot) => snapshot.name) },
-    );
+    return blockedStep(where, 'DESTINATION_AHEAD', `"${where.destination}" has snapshots newer than the common base @${base.name}: ${formatSnapshotNames(ahead)}. --force would roll back (destroy) them.`, { base: base.name, snapshots: ahead.map((snapshot) => snapshot.name) });
   }
   // --force also means -F with nothing ahead: it is the remedy for a destination modified since its last snapshot.
   return { ...where, kind: 'incremental', recursive: false, from: toSnapshotRef(base), to, force: ahead.length > 0 || options.force, rollback: ahead };

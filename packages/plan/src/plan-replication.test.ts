@@ -103,7 +103,18 @@ const singleDatasetCases: Case[] = [
     source: { 'tank/a': ['s1'] },
     peer: { 'tank/a': { snapshots: ['x1=11', 'x2=12'], bytes: 5_000_000 } },
     input: { force: true },
-    expected: { kind: 'full', to: { name: 's1' }, force: true, replace: { snapshotsToDestroy: [{ name: 'x1', guid: '11' }, { name: 'x2', guid: '12' }], referencedBytes: 5_000_000 } },
+    expected: {
+      kind: 'full',
+      to: { name: 's1' },
+      force: true,
+      replace: {
+        snapshotsToDestroy: [
+          { name: 'x1', guid: '11' },
+          { name: 'x2', guid: '12' },
+        ],
+        referencedBytes: 5_000_000,
+      },
+    },
   },
   {
     title: 'a long list of snapshots to destroy is shortened in the reason but complete in details',
@@ -305,10 +316,7 @@ const treeCases: TreeCase[] = [
         kind: 'incremental',
         recursive: true,
         force: true,
-        warnings: [
-          `mirroring deletions: receiving with -F destroys @s0 on "${toPeer('tank/a')}", which the source no longer has.`,
-          `mirroring deletions: receiving with -F destroys "${toPeer('tank/a/gone')}", which the source no longer has.`,
-        ],
+        warnings: [`mirroring deletions: receiving with -F destroys @s0 on "${toPeer('tank/a')}", which the source no longer has.`, `mirroring deletions: receiving with -F destroys "${toPeer('tank/a/gone')}", which the source no longer has.`],
       },
     ],
   },

@@ -26,10 +26,7 @@ export function planReplication(input: PlanInput): ReplicationPlan {
     const parent = dataset.name === input.root ? undefined : parentOf(dataset.name);
     const blockedParent = parent === undefined ? undefined : blockedByDataset.get(parent);
     if (blockedParent && step.kind !== 'blocked' && !destinations.has(where.destination)) {
-      step = withWarnings(
-        blockedStep(where, blockedParent.code, `its parent "${blockedParent.dataset}" is blocked, and it would be received below it.`, { parent: blockedParent.dataset }),
-        step.warnings ?? [],
-      );
+      step = withWarnings(blockedStep(where, blockedParent.code, `its parent "${blockedParent.dataset}" is blocked, and it would be received below it.`, { parent: blockedParent.dataset }), step.warnings ?? []);
     }
     if (step.kind === 'blocked') blockedByDataset.set(dataset.name, step);
     steps.push(step);
@@ -37,8 +34,6 @@ export function planReplication(input: PlanInput): ReplicationPlan {
 
   const collapsed = input.recursive && !selection.excludedAny ? collapseTree(steps, input) : undefined;
   if (!collapsed) return { root: input.root, steps };
-  const deletions = collapsed.kind === 'incremental' && collapsed.force
-    ? describeMirroredDeletions(selection.datasets, input.destination.datasets, rootWhere.destination, (name: DatasetName) => input.destinationOf(name))
-    : [];
+  const deletions = collapsed.kind === 'incremental' && collapsed.force ? describeMirroredDeletions(selection.datasets, input.destination.datasets, rootWhere.destination, (name: DatasetName) => input.destinationOf(name)) : [];
   return { root: input.root, steps: [withWarnings(collapsed, deletions)] };
 }

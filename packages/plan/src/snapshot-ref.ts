@@ -12,7 +12,10 @@ export function sortByCreatetxg<T extends { createtxg: number }>(snapshots: read
 
 /** `@a, @b, @c and 12 more`: long lists stay readable in a reason; details keep them all. */
 export function formatSnapshotNames(snapshots: readonly { name: string }[], shown = 5): string {
-  const names = snapshots.slice(0, shown).map((snapshot) => `@${snapshot.name}`).join(', ');
+  const names = snapshots
+    .slice(0, shown)
+    .map((snapshot) => `@${snapshot.name}`)
+    .join(', ');
   const rest = snapshots.length - shown;
   return rest > 0 ? `${names} and ${rest} more` : names;
 }

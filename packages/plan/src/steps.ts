@@ -88,12 +88,7 @@ export interface ReplicationPlan {
   steps: ReplicationStep[];
 }
 
-export function blockedStep(
-  where: { dataset: DatasetName; destination: DatasetName },
-  code: FleetErrorCode,
-  reason: string,
-  details?: Record<string, unknown>,
-): BlockedStep {
+export function blockedStep(where: { dataset: DatasetName; destination: DatasetName }, code: FleetErrorCode, reason: string, details?: Record<string, unknown>): BlockedStep {
   return { ...where, kind: 'blocked', code, reason, ...(details ? { details } : {}) };
 }
 

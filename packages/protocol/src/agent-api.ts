@@ -87,7 +87,10 @@ export const TransferSchema = z.object({
   /** Target snapshot; absent when resuming, where the token names it. */
   to: SnapshotNameSchema.optional(),
   /** OpenZFS: finish an interrupted receive with `zfs send -t TOKEN`. */
-  resumeToken: z.string().regex(/^[0-9a-f-]+$/).optional(),
+  resumeToken: z
+    .string()
+    .regex(/^[0-9a-f-]+$/)
+    .optional(),
   /** The dataset is encrypted: send it raw (`-w`), never decrypted. */
   raw: z.boolean().default(false),
   /** A rough size for progress where zfs cannot estimate (a full stream ≈ what it references). */

@@ -2,12 +2,13 @@ import { z } from 'zod';
 import { DatasetNameSchema } from './names.ts';
 
 /** Host names become dataset components on peers (`backup/fleet/<host>/...`), so they follow ZFS's rules too. */
-const HostNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a host name: letters, digits, "_", "-", "." and no leading punctuation');
+const HostNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a host name: letters, digits, "_", "-", "." and no leading punctuation');
 
 /** `name`, `1.2.3.4`, `name:2222`, `[::1]:2222`. */
-const AddressSchema = z.string().min(1).regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?$/, 'a host name or IP, optionally with ":port"');
+const AddressSchema = z
+  .string()
+  .min(1)
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?$/, 'a host name or IP, optionally with ":port"');
 
 /** Durations such as `90s`, `45m`, `26h`, `7d`, as milliseconds. */
 export const DurationSchema = z
@@ -31,9 +32,15 @@ export const WireConfigSchema = z.strictObject({
   /** Compression on the wire between source and peer, used when both ends have the tool. */
   compression: z.enum(['none', 'zstd', 'lz4']).default('none'),
   /** OpenSSH cipher for source → peer streams; aes128-gcm measured ~30% faster than the default here. */
-  cipher: z.string().regex(/^[A-Za-z0-9@._-]+$/).optional(),
+  cipher: z
+    .string()
+    .regex(/^[A-Za-z0-9@._-]+$/)
+    .optional(),
   /** mbuffer size between zfs send and ssh, e.g. "128M"; off when absent. */
-  buffer: z.string().regex(/^[0-9]+[kMG]?$/).optional(),
+  buffer: z
+    .string()
+    .regex(/^[0-9]+[kMG]?$/)
+    .optional(),
   /** Bandwidth limit in bytes per second (needs mbuffer on the source). */
   bandwidthLimitBytesPerSecond: z.number().int().positive().optional(),
 });
@@ -43,9 +50,15 @@ export const AGENT_LAUNCHER_PATH = '/opt/zfs-fleet/bin/fleet-agent';
 
 export const AgentConfigSchema = z.strictObject({
   /** How to start the agent on a host: a command line of plain words (no shell syntax). */
-  command: z.string().regex(/^[A-Za-z0-9@%+=:,./_ -]+$/, 'plain words: letters, digits and "@%+=:,./_-" separated by spaces').default(AGENT_LAUNCHER_PATH),
+  command: z
+    .string()
+    .regex(/^[A-Za-z0-9@%+=:,./_ -]+$/, 'plain words: letters, digits and "@%+=:,./_-" separated by spaces')
+    .default(AGENT_LAUNCHER_PATH),
   /** Absolute path of the Node.js (≥ 18) that runs the installed agent; default: `command -v node` on the host. */
-  runtime: z.string().regex(/^\/[A-Za-z0-9@%+=:,./_-]*$/, 'an absolute path of plain characters, e.g. /usr/bin/node').optional(),
+  runtime: z
+    .string()
+    .regex(/^\/[A-Za-z0-9@%+=:,./_-]*$/, 'an absolute path of plain characters, e.g. /usr/bin/node')
+    .optional(),
 });
 
 export const BackupEntrySchema = z.strictObject({
@@ -79,13 +92,18 @@ export const FleetConfigSchema = z
     ssh: SshConfigSchema,
     agent: AgentConfigSchema.default({ command: AGENT_LAUNCHER_PATH }),
     wire: WireConfigSchema.default({ compression: 'none' }),
-    snapshotPrefix: z.string().regex(/^[A-Za-z0-9_.:-]+$/).default('fleet'),
-    parallel: z.strictObject({
-      /** Transfers running at once across the fleet. */
-      global: z.number().int().positive().default(4),
-      /** Transfers touching one host (as source or peer) at once. */
-      perHost: z.number().int().positive().default(2),
-    }).default({ global: 4, perHost: 2 }),
+    snapshotPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]+$/)
+      .default('fleet'),
+    parallel: z
+      .strictObject({
+        /** Transfers running at once across the fleet. */
+        global: z.number().int().positive().default(4),
+        /** Transfers touching one host (as source or peer) at once. */
+        perHost: z.number().int().positive().default(2),
+      })
+      .default({ global: 4, perHost: 2 }),
     /** Journal and lock of the controller; default /var/lib/zfs-fleet (root) or ~/.local/state/zfs-fleet. */
     stateDir: z.string().min(1).optional(),
     /** Prometheus textfile written after each run; default `<stateDir>/zfs-fleet.prom`. */

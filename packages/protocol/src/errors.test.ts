@@ -22,7 +22,9 @@ function sources(): string[] {
 
 describe('the closed union of error codes', () => {
   it('holds only codes some code produces', () => {
-    const text = sources().map((file) => readFileSync(file, 'utf8')).join('\n');
+    const text = sources()
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
     // INTERNAL is produced by toFleetError itself, for anything that is not a FleetError.
     const unused = FLEET_ERROR_CODES.filter((code) => code !== 'INTERNAL' && !text.includes(`'${code}'`));
     expect(unused).toEqual([]);

@@ -71,15 +71,21 @@ export function parseSnapshotName(name: string): SnapshotName {
   return name as SnapshotName;
 }
 
-export const DatasetNameSchema = z.string().superRefine((value, ctx) => {
-  const problem = explainDatasetName(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: `dataset name "${value}" ${problem}` });
-}).transform((value) => value as DatasetName);
+export const DatasetNameSchema = z
+  .string()
+  .superRefine((value, ctx) => {
+    const problem = explainDatasetName(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: `dataset name "${value}" ${problem}` });
+  })
+  .transform((value) => value as DatasetName);
 
-export const SnapshotNameSchema = z.string().superRefine((value, ctx) => {
-  const problem = explainSnapshotName(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: `snapshot name "${value}" ${problem}` });
-}).transform((value) => value as SnapshotName);
+export const SnapshotNameSchema = z
+  .string()
+  .superRefine((value, ctx) => {
+    const problem = explainSnapshotName(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: `snapshot name "${value}" ${problem}` });
+  })
+  .transform((value) => value as SnapshotName);
 
 /** The pool a dataset lives in: its first component. */
 export function poolOf(dataset: DatasetName): string {

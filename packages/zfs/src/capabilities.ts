@@ -55,6 +55,9 @@ export async function probeCapabilities(zfs: ZfsExec): Promise<ZfsCapabilities> 
   }
   const kernelVersion = await readFile('/sys/module/zfs/version', 'utf8').catch(() => undefined);
   if (kernelVersion) return { ...LEGACY_CAPABILITIES, version: `zfs-kmod-${kernelVersion.trim()} (no version command)`, implementation: 'openzfs' };
-  const isFuse = await Promise.any(['/usr/sbin/zfs-fuse', '/sbin/zfs-fuse', '/usr/bin/zfs-fuse'].map((path) => access(path))).then(() => true, () => false);
+  const isFuse = await Promise.any(['/usr/sbin/zfs-fuse', '/sbin/zfs-fuse', '/usr/bin/zfs-fuse'].map((path) => access(path))).then(
+    () => true,
+    () => false,
+  );
   return { ...LEGACY_CAPABILITIES, version: isFuse ? 'zfs-fuse (pool v23)' : 'unknown (no version command)', implementation: isFuse ? 'zfs-fuse' : 'unknown' };
 }

@@ -9,7 +9,14 @@ const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, imp
 
 function fakeZfs(): ZfsExec & { argv: string[][] } {
   const argv: string[][] = [];
-  return { argv, run: async (args) => (argv.push([...args]), { exitCode: 0, stdout: '', stderr: '' }), spawn: () => { throw new Error('unused'); }, calls: () => ({ total: argv.length, byVerb: {} }) };
+  return {
+    argv,
+    run: async (args) => (argv.push([...args]), { exitCode: 0, stdout: '', stderr: '' }),
+    spawn: () => {
+      throw new Error('unused');
+    },
+    calls: () => ({ total: argv.length, byVerb: {} }),
+  };
 }
 
 describe('send and receive arguments', () => {
@@ -33,12 +40,29 @@ describe('send and receive arguments', () => {
 describe('commands', () => {
   it('snapshots a tree atomically with -r, one call per dataset on old zfs', async () => {
     const zfs = fakeZfs();
-    await createSnapshots(zfs, [{ dataset: 'tank/a', name: 's1' }, { dataset: 'tank/b', name: 's1' }], { recursive: true });
-    expect(zfs.argv).toEqual([['snapshot', '-r', 'tank/a@s1'], ['snapshot', '-r', 'tank/b@s1']]);
+    await createSnapshots(
+      zfs,
+      [
+        { dataset: 'tank/a', name: 's1' },
+        { dataset: 'tank/b', name: 's1' },
+      ],
+      { recursive: true },
+    );
+    expect(zfs.argv).toEqual([
+      ['snapshot', '-r', 'tank/a@s1'],
+      ['snapshot', '-r', 'tank/b@s1'],
+    ]);
   });
   it('snapshots many datasets in one call where zfs allows it', async () => {
     const zfs = fakeZfs();
-    await createSnapshots(zfs, [{ dataset: 'tank/a', name: 's1' }, { dataset: 'tank/b', name: 's1' }], { recursive: false, manyPerCall: true });
+    await createSnapshots(
+      zfs,
+      [
+        { dataset: 'tank/a', name: 's1' },
+        { dataset: 'tank/b', name: 's1' },
+      ],
+      { recursive: false, manyPerCall: true },
+    );
     expect(zfs.argv).toEqual([['snapshot', 'tank/a@s1', 'tank/b@s1']]);
   });
   it('refuses snapshot names zfs would reject, before calling zfs', async () => {
@@ -114,9 +138,21 @@ describe('createDatasets', () => {
   it('tries again when a concurrent create of a parent raced it', async () => {
     const { createDatasets } = await import('./commands.ts');
     const argv: string[][] = [];
-    const answers = [{ exitCode: 1, stdout: '', stderr: "cannot create 'backup/fleet': dataset already exists" }, { exitCode: 0, stdout: '', stderr: '' }];
-    const zfs: ZfsExec = { run: async (args) => (argv.push([...args]), answers.shift()!), spawn: () => { throw new Error('unused'); }, calls: () => ({ total: 0, byVerb: {} }) };
+    const answers = [
+      { exitCode: 1, stdout: '', stderr: "cannot create 'backup/fleet': dataset already exists" },
+      { exitCode: 0, stdout: '', stderr: '' },
+    ];
+    const zfs: ZfsExec = {
+      run: async (args) => (argv.push([...args]), answers.shift()!),
+      spawn: () => {
+        throw new Error('unused');
+      },
+      calls: () => ({ total: 0, byVerb: {} }),
+    };
     await createDatasets(zfs, ['backup/fleet/src1'], { properties: { atime: 'off' } });
-    expect(argv).toEqual([['create', '-p', '-o', 'atime=off', 'backup/fleet/src1'], ['create', '-p', '-o', 'atime=off', 'backup/fleet/src1']]);
+    expect(argv).toEqual([
+      ['create', '-p', '-o', 'atime=off', 'backup/fleet/src1'],
+      ['create', '-p', '-o', 'atime=off', 'backup/fleet/src1'],
+    ]);
   });
 });

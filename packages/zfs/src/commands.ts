@@ -103,7 +103,10 @@ export async function setProperties(zfs: ZfsExec, dataset: string, properties: R
 
 /** `zfs send -nP ...` (OpenZFS): the stream's size without sending it, from the `size` line. */
 export function parseSendEstimate(output: string): number | undefined {
-  const line = output.split('\n').reverse().find((candidate) => candidate.startsWith('size\t'));
+  const line = output
+    .split('\n')
+    .reverse()
+    .find((candidate) => candidate.startsWith('size\t'));
   const value = line ? Number(line.split('\t')[1]) : Number.NaN;
   return Number.isFinite(value) ? value : undefined;
 }

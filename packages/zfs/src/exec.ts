@@ -114,5 +114,10 @@ export function zfsFailure(argv: readonly string[], stderr: string, exitCode: nu
 
 /** zfs prints its usage text after the actual complaint; keep the complaint. */
 export function firstMeaningfulLine(stderr: string): string {
-  return stderr.split('\n').map((line) => line.trim()).find((line) => line.length > 0 && !line.startsWith('usage')) ?? '';
+  return (
+    stderr
+      .split('\n')
+      .map((line) => line.trim())
+      .find((line) => line.length > 0 && !line.startsWith('usage')) ?? ''
+  );
 }

@@ -5,11 +5,7 @@ import { ENCRYPTION_PROPERTY, parseTree, RESUME_TOKEN_PROPERTY, TREE_PROPERTIES 
 
 export function listTreeArgs(roots: readonly string[], capabilities: Pick<ZfsCapabilities, 'resumableReceive'> & Partial<Pick<ZfsCapabilities, 'rawSend'>>): string[] {
   // Properties older zfs lacks make the whole call fail, so ask only for what this zfs has.
-  const properties = [
-    ...TREE_PROPERTIES,
-    ...(capabilities.resumableReceive ? [RESUME_TOKEN_PROPERTY] : []),
-    ...(capabilities.rawSend ? [ENCRYPTION_PROPERTY] : []),
-  ];
+  const properties = [...TREE_PROPERTIES, ...(capabilities.resumableReceive ? [RESUME_TOKEN_PROPERTY] : []), ...(capabilities.rawSend ? [ENCRYPTION_PROPERTY] : [])];
   return ['get', '-H', '-p', '-r', '-o', 'name,property,value', properties.join(','), ...roots];
 }
 
@@ -24,7 +20,10 @@ export async function listTree(zfs: ZfsExec, roots: readonly string[], capabilit
   const result = await zfs.run(argv, { allowFailure: true });
   const missingRoots: DatasetName[] = [];
   const otherErrors: string[] = [];
-  for (const line of result.stderr.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const line of result.stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const missing = missingDatasetOf(line);
     if (missing && roots.includes(missing)) missingRoots.push(missing as DatasetName);
     else otherErrors.push(line);

@@ -30,13 +30,16 @@ export function parseTree(output: string): DatasetTree {
     const type = required(row, name, 'type');
     if (type === 'snapshot') {
       const at = name.indexOf('@');
-      snapshots.push([name.slice(0, at), {
-        // Names come from zfs itself, so they are valid by construction.
-        name: name.slice(at + 1) as SnapshotName,
-        guid: guidOf(row, name),
-        createtxg: integer(row, name, 'createtxg'),
-        createdAt: integer(row, name, 'creation') * 1000,
-      }]);
+      snapshots.push([
+        name.slice(0, at),
+        {
+          // Names come from zfs itself, so they are valid by construction.
+          name: name.slice(at + 1) as SnapshotName,
+          guid: guidOf(row, name),
+          createtxg: integer(row, name, 'createtxg'),
+          createdAt: integer(row, name, 'creation') * 1000,
+        },
+      ]);
     } else if (type === 'filesystem' || type === 'volume') {
       const token = row.get(RESUME_TOKEN_PROPERTY);
       const encryption = row.get(ENCRYPTION_PROPERTY);

@@ -4,7 +4,14 @@ import { getPoolSpace, parsePoolSpace } from './pool-space.ts';
 
 function answeringZfs(answer: ZfsRunResult): ZfsExec & { argv: string[][] } {
   const argv: string[][] = [];
-  return { argv, run: async (args) => (argv.push([...args]), answer), spawn: () => { throw new Error('not used'); }, calls: () => ({ total: argv.length, byVerb: {} }) };
+  return {
+    argv,
+    run: async (args) => (argv.push([...args]), answer),
+    spawn: () => {
+      throw new Error('not used');
+    },
+    calls: () => ({ total: argv.length, byVerb: {} }),
+  };
 }
 
 describe('pool space', () => {

@@ -12,7 +12,12 @@ export function poolSpaceArgs(pool: string): string[] {
 
 /** `zfs get -Hp -o property,value available,used POOL` → bytes; undefined when it says something else. */
 export function parsePoolSpace(stdout: string): PoolSpace | undefined {
-  const values = new Map(stdout.trim().split('\n').map((line) => line.split('\t') as [string, string]));
+  const values = new Map(
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t') as [string, string]),
+  );
   const availableBytes = Number(values.get('available'));
   const usedBytes = Number(values.get('used'));
   return Number.isFinite(availableBytes) && Number.isFinite(usedBytes) && values.has('available') && values.has('used') ? { availableBytes, usedBytes } : undefined;

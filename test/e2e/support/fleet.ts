@@ -58,9 +58,7 @@ export async function writeFleetConfig(backups: Record<string, TestBackup[]>, op
   const base = theLab.config();
   const hosts: Record<string, unknown> = {};
   for (const [name, address] of Object.entries(ADDRESSES)) {
-    hosts[name] = name.startsWith('backup')
-      ? { address, receive: { root: `backup/${options.receiveRoot ?? 'fleet'}` } }
-      : { address, ...(backups[name] ? { backups: backups[name] } : {}) };
+    hosts[name] = name.startsWith('backup') ? { address, receive: { root: `backup/${options.receiveRoot ?? 'fleet'}` } } : { address, ...(backups[name] ? { backups: backups[name] } : {}) };
   }
   Object.assign(hosts, options.extraHosts ?? {});
   const dir = await mkdtemp(path.join(os.tmpdir(), 'fleet-e2e-'));
@@ -111,7 +109,9 @@ export async function hashFile(host: string, dataset: string, file: string): Pro
 
 /** Snapshot name → guid of a dataset, from `zfs get -Hp` (exact guids). */
 export async function snapshotGuids(host: string, dataset: string): Promise<Map<string, string>> {
-  const out = await lab().zfs(host, ['get', '-H', '-p', '-r', '-o', 'name,value', 'guid', dataset]).catch(() => '');
+  const out = await lab()
+    .zfs(host, ['get', '-H', '-p', '-r', '-o', 'name,value', 'guid', dataset])
+    .catch(() => '');
   const guids = new Map<string, string>();
   for (const line of out.split('\n')) {
     const [name, value] = line.split('\t');

@@ -92,11 +92,7 @@ export function openLab(dir: string): Lab {
   const enter = new Map(
     description.hosts.map((host) => {
       const hostDir = path.join(dir, 'hosts', host.name);
-      return [host.name, [
-        `--net=/run/netns/${host.netns ?? `fleet-${host.name}`}`,
-        `--mount=${host.mountNs ?? path.join(hostDir, 'ns/mnt')}`,
-        `--uts=${host.utsNs ?? path.join(hostDir, 'ns/uts')}`,
-      ]];
+      return [host.name, [`--net=/run/netns/${host.netns ?? `fleet-${host.name}`}`, `--mount=${host.mountNs ?? path.join(hostDir, 'ns/mnt')}`, `--uts=${host.utsNs ?? path.join(hostDir, 'ns/uts')}`]];
     }),
   );
 

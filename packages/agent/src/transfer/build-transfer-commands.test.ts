@@ -8,7 +8,21 @@ const argv = (commands: ReturnType<typeof buildTransferCommands>) => ({ send: co
 
 // What the agent probes on each kind of host (OpenZFS from a recorded `zfs version`).
 const openzfs = capabilitiesFromVersion('zfs-2.1.11-1\nzfs-kmod-2.1.11-1\n')!;
-const zfsFuse: ZfsCapabilities = { ...openzfs, version: 'zfs-fuse', implementation: 'zfs-fuse', listParsable: false, getTypeFilter: false, resumableReceive: false, bookmarks: false, rawSend: false, compressedSend: false, largeBlocks: false, embeddedData: false, holds: false, sendEstimate: false };
+const zfsFuse: ZfsCapabilities = {
+  ...openzfs,
+  version: 'zfs-fuse',
+  implementation: 'zfs-fuse',
+  listParsable: false,
+  getTypeFilter: false,
+  resumableReceive: false,
+  bookmarks: false,
+  rawSend: false,
+  compressedSend: false,
+  largeBlocks: false,
+  embeddedData: false,
+  holds: false,
+  sendEstimate: false,
+};
 const transfer = { dataset: 'tank/a', to: 's2', from: 's1', recursive: true, receiveInto: 'backup/fleet/src1/tank', force: false } as never;
 
 describe('buildTransferCommands', () => {

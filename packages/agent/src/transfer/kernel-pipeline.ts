@@ -45,9 +45,14 @@ export async function runKernelPipeline(input: PipelineInput): Promise<PipelineO
 function outcomeOf(command: string, child: ChildProcess): Promise<ProcessOutcome> {
   let stderr = '';
   child.stderr?.setEncoding('utf8');
-  if (command !== 'pv') child.stderr?.on('data', (text: string) => { stderr = (stderr + text).slice(-8000); });
+  if (command !== 'pv')
+    child.stderr?.on('data', (text: string) => {
+      stderr = (stderr + text).slice(-8000);
+    });
   return new Promise((resolve) => {
-    child.on('error', (error) => { stderr += String(error); });
+    child.on('error', (error) => {
+      stderr += String(error);
+    });
     child.on('close', (code, signal) => resolve({ command, exitCode: code ?? (signal ? 128 : -1), stderr }));
   });
 }

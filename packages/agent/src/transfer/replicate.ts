@@ -26,7 +26,9 @@ export async function* replicate(ctx: AgentContext, input: ReplicateInput, signa
       sourceTools: await ctx.tools(),
       peerTools: input.peerTools,
       ...(signal ? { signal } : {}),
-      onBytes: (total) => { bytes = total; },
+      onBytes: (total) => {
+        bytes = total;
+      },
     });
     yield* progressUntilSettled(running, index, () => bytes);
     const outcome = await running;
@@ -41,7 +43,14 @@ export async function* replicate(ctx: AgentContext, input: ReplicateInput, signa
 /** A `progress` event every interval until `running` settles (however it settles). */
 async function* progressUntilSettled(running: Promise<unknown>, index: number, bytesSoFar: () => number): AsyncGenerator<ReplicateEvent> {
   let settled = false;
-  void running.then(() => { settled = true; }, () => { settled = true; });
+  void running.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
   let lastBytes = 0;
   let lastAt = performance.now();
   while (!settled) {

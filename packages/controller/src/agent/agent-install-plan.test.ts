@@ -29,9 +29,7 @@ describe('missingPrerequisites', () => {
   });
 
   test('no zfs names the package', () => {
-    expect(missingPrerequisites('src1', { ...ok, zfs: undefined }, undefined)).toEqual([
-      { code: 'ZFS_NOT_FOUND', message: expect.stringMatching(/^src1 has no zfs on PATH: install zfsutils-linux/) },
-    ]);
+    expect(missingPrerequisites('src1', { ...ok, zfs: undefined }, undefined)).toEqual([{ code: 'ZFS_NOT_FOUND', message: expect.stringMatching(/^src1 has no zfs on PATH: install zfsutils-linux/) }]);
   });
 
   test('an old Node.js names its version and both fixes', () => {
@@ -52,9 +50,7 @@ describe('missingPrerequisites', () => {
 
 describe('scripts', () => {
   test('the launcher execs the bundle on the chosen runtime with all arguments', () => {
-    expect(launcherScript('/usr/bin/node', '/opt/zfs-fleet/lib/fleet-agent-0.1.0.mjs', '0.1.0')).toBe(
-      "#!/bin/sh\n# zfs-fleet agent 0.1.0, installed by `fleet agent install`.\nexec '/usr/bin/node' /opt/zfs-fleet/lib/fleet-agent-0.1.0.mjs \"$@\"\n",
-    );
+    expect(launcherScript('/usr/bin/node', '/opt/zfs-fleet/lib/fleet-agent-0.1.0.mjs', '0.1.0')).toBe('#!/bin/sh\n# zfs-fleet agent 0.1.0, installed by `fleet agent install`.\nexec \'/usr/bin/node\' /opt/zfs-fleet/lib/fleet-agent-0.1.0.mjs "$@"\n');
   });
 
   test('the probe runs in sh and finds node on PATH or at the configured runtime', async () => {

@@ -22,12 +22,7 @@ export { AGENT_LAUNCHER_PATH };
  * line: where zfs is, which Node.js would run the agent, and its version.
  */
 export function probeScript(runtime: string | undefined): string {
-  return [
-    `printf 'zfs=%s\\n' "$(command -v zfs)"`,
-    runtime ? `node='${runtime}'` : 'node=$(command -v node)',
-    `printf 'node=%s\\n' "$node"`,
-    `if [ -n "$node" ] && [ -x "$node" ]; then printf 'version=%s\\n' "$("$node" --version 2>&1 | head -n 1)"; fi`,
-  ].join('\n');
+  return [`printf 'zfs=%s\\n' "$(command -v zfs)"`, runtime ? `node='${runtime}'` : 'node=$(command -v node)', `printf 'node=%s\\n' "$node"`, `if [ -n "$node" ] && [ -x "$node" ]; then printf 'version=%s\\n' "$("$node" --version 2>&1 | head -n 1)"; fi`].join('\n');
 }
 
 export interface HostProbe {
@@ -65,9 +60,7 @@ export interface MissingPrerequisite {
 export function missingPrerequisites(host: string, probe: HostProbe, runtime: string | undefined): MissingPrerequisite[] {
   const missing: MissingPrerequisite[] = [];
   if (!probe.zfs) missing.push({ code: 'ZFS_NOT_FOUND', message: `${host} has no zfs on PATH: install zfsutils-linux (or make zfs reachable in non-interactive SSH sessions)` });
-  const fix = runtime
-    ? `install Node.js ≥ ${MIN_AGENT_NODE_MAJOR} there or point agent.runtime at one`
-    : `apt install nodejs (Debian 12 ships 18, Debian 13 ships 20) or set agent.runtime to a Node.js ≥ ${MIN_AGENT_NODE_MAJOR}`;
+  const fix = runtime ? `install Node.js ≥ ${MIN_AGENT_NODE_MAJOR} there or point agent.runtime at one` : `apt install nodejs (Debian 12 ships 18, Debian 13 ships 20) or set agent.runtime to a Node.js ≥ ${MIN_AGENT_NODE_MAJOR}`;
   if (!probe.nodeVersion) {
     const where = runtime ? `at ${runtime} (agent.runtime)` : 'on PATH';
     missing.push({ code: 'AGENT_RUNTIME_MISSING', message: `${host} has no Node.js ${where}: ${fix}` });

@@ -108,10 +108,7 @@ function withinHandshake<T>(closed: Promise<void>, host: string, hello: Promise<
   return new Promise<T>((resolve, reject) => {
     const onClose = () => finish(() => reject(new FleetError('SSH_CHANNEL_CLOSED', `The channel to host "${host}" closed before the agent answered.`)));
     const timer = globalThis.setTimeout(
-      () =>
-        finish(() =>
-          reject(new FleetError('TIMEOUT', `The agent on host "${host}" did not answer the handshake within ${HELLO_TIMEOUT_MS / 1000} s.`, { hint: 'Run the agent command by hand on that host to see what it does.' })),
-        ),
+      () => finish(() => reject(new FleetError('TIMEOUT', `The agent on host "${host}" did not answer the handshake within ${HELLO_TIMEOUT_MS / 1000} s.`, { hint: 'Run the agent command by hand on that host to see what it does.' }))),
       HELLO_TIMEOUT_MS,
     );
     let done = false;
@@ -122,7 +119,10 @@ function withinHandshake<T>(closed: Promise<void>, host: string, hello: Promise<
       settle();
     };
     void closed.then(onClose);
-    hello.then((value) => finish(() => resolve(value)), (error: unknown) => finish(() => reject(error)));
+    hello.then(
+      (value) => finish(() => resolve(value)),
+      (error: unknown) => finish(() => reject(error)),
+    );
   });
 }
 

@@ -52,10 +52,27 @@ export function createFakeFleet(datasets: Record<string, string[]>): FakeFleet {
           return { bytes: 1000, durationMs: 1, compression: 'none' };
         },
       });
-      const transport = createStreamLink<AgentRouter>({ input: toController, output: toAgent, onProtocolError: (error) => { throw error; } });
+      const transport = createStreamLink<AgentRouter>({
+        input: toController,
+        output: toAgent,
+        onProtocolError: (error) => {
+          throw error;
+        },
+      });
       const agent = createTRPCClient<AgentRouter>({ links: [transport.link] });
       const hello = await agent.hello.query({ controllerVersion: FLEET_VERSION });
-      return { host, address: `${host}.test`, port: 22, user: 'root', agent, hello, close: () => { transport.close(); toAgent.end(); } };
+      return {
+        host,
+        address: `${host}.test`,
+        port: 22,
+        user: 'root',
+        agent,
+        hello,
+        close: () => {
+          transport.close();
+          toAgent.end();
+        },
+      };
     },
   };
 }

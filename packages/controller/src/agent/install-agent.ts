@@ -103,10 +103,12 @@ function openSftp(connection: SshConnection): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => {
     connection.client.sftp((error, sftp) => {
       if (error) {
-        reject(new FleetError('AGENT_INSTALL_FAILED', `Cannot open SFTP on host "${connection.endpoint.name}": ${error.message}.`, {
-          hint: 'Enable the sftp subsystem in the host\'s sshd_config (`Subsystem sftp internal-sftp`).',
-          cause: error,
-        }));
+        reject(
+          new FleetError('AGENT_INSTALL_FAILED', `Cannot open SFTP on host "${connection.endpoint.name}": ${error.message}.`, {
+            hint: "Enable the sftp subsystem in the host's sshd_config (`Subsystem sftp internal-sftp`).",
+            cause: error,
+          }),
+        );
       } else resolve(sftp);
     });
   });
@@ -119,11 +121,13 @@ async function uploadAtomically(connection: SshConnection, sftp: SFTPWrapper, pa
     new Promise<void>((resolve, reject) => {
       operation((error) => {
         if (error) {
-          reject(new FleetError('AGENT_INSTALL_FAILED', `Cannot ${what} on host "${connection.endpoint.name}": ${error.message}.`, {
-            hint: `The SSH user needs write access to ${AGENT_PREFIX}.`,
-            details: { host: connection.endpoint.name, path },
-            cause: error,
-          }));
+          reject(
+            new FleetError('AGENT_INSTALL_FAILED', `Cannot ${what} on host "${connection.endpoint.name}": ${error.message}.`, {
+              hint: `The SSH user needs write access to ${AGENT_PREFIX}.`,
+              details: { host: connection.endpoint.name, path },
+              cause: error,
+            }),
+          );
         } else resolve();
       });
     });

@@ -12,7 +12,7 @@ function backup(fleet: FakeFleet, options: Partial<BackupOptions> = {}): Omit<Ba
 }
 
 describe('runBackup', () => {
-  it('sends a full stream, then an incremental one, and the peer ends with the source\'s guids', async () => {
+  it("sends a full stream, then an incremental one, and the peer ends with the source's guids", async () => {
     const fleet = createFakeFleet({ src1: ['tank/a/b'], backup1: ['backup'] });
     const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', recursive: true, to: ['backup1'] }] });
     const first = await runBackup(config, backup(fleet), logger);

@@ -61,7 +61,10 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
     for (const host of distinct(units.flatMap((unit) => [unit.host, unit.peer]))) void sessions.get(host).catch(() => undefined);
     const snapshot = options.snapshot || options.noSnapshot ? undefined : createSnapshotName(config.snapshotPrefix, startedAt);
     const failedHosts = options.dryRun ? new Map<string, FleetErrorShape>() : await runHostPhases(units, hosts, { sessions, snapshot, logger });
-    const trees = await gatherTrees(sessions, units.filter((unit) => !failedHosts.has(unit.host)));
+    const trees = await gatherTrees(
+      sessions,
+      units.filter((unit) => !failedHosts.has(unit.host)),
+    );
     const slots = createTransferSlots(options.parallel ?? config.parallel.global, config.parallel.perHost);
     // A host's entries to one peer go one after another, as listed; pairs run at once, within the slots.
     await Promise.all(

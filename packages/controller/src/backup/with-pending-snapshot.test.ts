@@ -12,7 +12,7 @@ const tree: DatasetTree = {
 const entries: BackupEntry[] = [BackupEntrySchema.parse({ dataset: 'tank/a', recursive: true, to: ['backup1'] })];
 
 describe('withPendingSnapshot', () => {
-  it('a dry run\'s pending snapshot is dated by the injected clock, not the wall clock', () => {
+  it("a dry run's pending snapshot is dated by the injected clock, not the wall clock", () => {
     const takenAt = new Date('2026-11-01T03:30:00Z');
     const pending = withPendingSnapshot(tree, entries, 'fleet-20261101T033000.000Z' as SnapshotName, takenAt);
     const added = pending.datasets.flatMap((dataset) => dataset.snapshots.filter((s) => s.name === 'fleet-20261101T033000.000Z'));

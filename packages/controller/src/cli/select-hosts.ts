@@ -18,7 +18,9 @@ export interface SelectHostsOptions {
 export function selectHosts(config: FleetConfig, names: readonly string[], options: SelectHostsOptions): string[] {
   if (options.all && names.length > 0) throw new FleetError('USAGE', 'Give either --all or host names, not both.');
   if (options.all || (names.length === 0 && options.allByDefault)) {
-    return Object.entries(config.hosts).filter(([, host]) => !options.sources || host.backups.length > 0).map(([name]) => name);
+    return Object.entries(config.hosts)
+      .filter(([, host]) => !options.sources || host.backups.length > 0)
+      .map(([name]) => name);
   }
   if (names.length === 0) throw new FleetError('USAGE', 'Name the hosts, or pass --all.', { hint: `For example: ${options.example}` });
   for (const name of names) {

@@ -43,14 +43,7 @@ export const hostsCommand: Command = {
     if (context.json) {
       context.out.write(`${JSON.stringify({ command: 'hosts trust', ok, knownHosts: config.ssh.knownHosts, rows }, null, 2)}\n`);
     } else {
-      const lines = rows.map((row) => [
-        row.status === 'failed' ? 'FAILED' : 'OK',
-        row.host,
-        row.name,
-        row.keyType ?? '',
-        row.fingerprint ?? '',
-        row.error ? `${row.error.code}: ${row.error.message}${row.error.hint ? ` ${row.error.hint}` : ''}` : STATUS_TEXT[row.status],
-      ]);
+      const lines = rows.map((row) => [row.status === 'failed' ? 'FAILED' : 'OK', row.host, row.name, row.keyType ?? '', row.fingerprint ?? '', row.error ? `${row.error.code}: ${row.error.message}${row.error.hint ? ` ${row.error.hint}` : ''}` : STATUS_TEXT[row.status]]);
       context.out.write(`${formatTable(lines)}\nknown_hosts: ${config.ssh.knownHosts}\n`);
     }
     return ok ? EXIT.ok : EXIT.failed;

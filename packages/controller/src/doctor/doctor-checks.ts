@@ -38,7 +38,12 @@ export function judgeFreeSpace(host: string, pool: string, space: { availableByt
  */
 export function judgePeerLogin(host: string, peer: string, result: CommandResult): DoctorCheck {
   const check = `peer key → ${peer}`;
-  const said = result.stderr.trim().split('\n').filter((line) => line.trim() !== '').at(-1) ?? `exit ${result.exitCode}`;
+  const said =
+    result.stderr
+      .trim()
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .at(-1) ?? `exit ${result.exitCode}`;
   if (result.exitCode === 255) {
     return { host, check, status: 'FAIL', message: `${host} cannot log in to ${peer}: ${said}`, fix: `run \`fleet keys setup ${host}\`` };
   }

@@ -25,7 +25,7 @@ export async function checkConfigFiles(config: FleetConfig, configPath: string):
   try {
     await access(config.ssh.identityFile, constants.R_OK);
   } catch {
-    checks.push({ check: 'identity', status: 'FAIL', message: `cannot read ssh.identityFile "${config.ssh.identityFile}"`, fix: 'point ssh.identityFile at the controller\'s private key' });
+    checks.push({ check: 'identity', status: 'FAIL', message: `cannot read ssh.identityFile "${config.ssh.identityFile}"`, fix: "point ssh.identityFile at the controller's private key" });
   }
   try {
     await access(config.ssh.knownHosts, constants.R_OK);

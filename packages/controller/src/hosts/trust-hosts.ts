@@ -55,7 +55,6 @@ export async function trustHosts(config: FleetConfig, hosts: readonly string[], 
   return rows;
 }
 
-
 /** Records one scanned key in known_hosts (asking first when `confirm`), and says how in `row`. */
 async function trustOne(file: string, scan: { host: string; name: string; key: Buffer }, row: TrustRow, options: { replace: boolean; confirm?: Confirm }): Promise<void> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {

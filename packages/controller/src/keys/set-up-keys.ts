@@ -62,4 +62,3 @@ export async function setUpKeys(config: FleetConfig, hosts: readonly string[], o
   }
   return rows;
 }
-

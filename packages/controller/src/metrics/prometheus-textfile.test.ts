@@ -14,7 +14,13 @@ type Family = { name: string; help: string; type: string; metrics: Array<{ value
 const config = FleetConfigSchema.parse({
   ssh: { identityFile: 'k', knownHosts: 'h' },
   hosts: {
-    src1: { address: '10.0.0.1', backups: [{ dataset: 'tank/a', to: ['backup1'], rpo: '1h', schedule: '0 * * * *' }, { dataset: 'tank/new', to: ['backup1'] }] },
+    src1: {
+      address: '10.0.0.1',
+      backups: [
+        { dataset: 'tank/a', to: ['backup1'], rpo: '1h', schedule: '0 * * * *' },
+        { dataset: 'tank/new', to: ['backup1'] },
+      ],
+    },
     backup1: { address: '10.0.0.2', receive: { root: 'backup/fleet' } },
   },
 });

@@ -25,15 +25,7 @@ export function describeAction(step: StepReport): string {
 
 function stepRow(unit: UnitReport, step: StepReport, colour: boolean): string[] {
   const status = step.action === 'blocked' ? 'blocked' : unit.status === 'failed' ? 'failed' : unit.status === 'planned' ? 'planned' : 'ok';
-  return [
-    paint(status.toUpperCase(), status, colour),
-    unit.host,
-    step.dataset,
-    `→ ${unit.peer}`,
-    describeAction(step),
-    step.bytes === undefined ? '' : formatBytes(step.bytes),
-    step.durationMs === undefined ? '' : formatDuration(step.durationMs),
-  ];
+  return [paint(status.toUpperCase(), status, colour), unit.host, step.dataset, `→ ${unit.peer}`, describeAction(step), step.bytes === undefined ? '' : formatBytes(step.bytes), step.durationMs === undefined ? '' : formatDuration(step.durationMs)];
 }
 
 /** The human summary: one line per host/dataset/peer step, then the reasons for anything not OK. */

@@ -9,7 +9,7 @@ const logger = pino({ level: 'silent' });
 const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', recursive: true, to: ['backup2', 'backup1'] }] });
 
 describe('routeRestore', () => {
-  it('restores a child of a recursive entry from the entry\'s first peer, with its children', () => {
+  it("restores a child of a recursive entry from the entry's first peer, with its children", () => {
     expect(routeRestore(config, { host: 'src1', dataset: 'tank/a/b' as DatasetName })).toEqual({ peer: 'backup2', copy: 'backup/fleet/src1/tank/a/b', target: { host: 'src1', dataset: 'tank/a/b' }, recursive: true });
   });
 

@@ -1,17 +1,6 @@
 import type pino from 'pino';
 import { planReplication, type ReplicationPlan } from '@zfs-fleet/plan';
-import {
-  FleetError,
-  isWithin,
-  parentOf,
-  toFleetErrorFromClient,
-  type DatasetName,
-  type DatasetTree,
-  type FleetConfig,
-  type FleetErrorShape,
-  type ReplicateEvent,
-  type SnapshotName,
-} from '@zfs-fleet/protocol';
+import { FleetError, isWithin, parentOf, toFleetErrorFromClient, type DatasetName, type DatasetTree, type FleetConfig, type FleetErrorShape, type ReplicateEvent, type SnapshotName } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import { SessionPool } from '../agent/session-pool.ts';
 import { listTrees } from '../run/gather-trees.ts';
@@ -103,7 +92,10 @@ export async function runRestore(config: FleetConfig, options: RestoreOptions, l
   const report: RestoreReport = { command: 'restore', ok: false, status: 'planned', host: options.host, dataset: options.dataset, from: route.peer, copy: route.copy, target: route.target, recursive: route.recursive, steps: [], durationMs: 0 };
   const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });
   try {
-    const [copy, target] = await listTrees(sessions, [{ host: route.peer, roots: [route.copy] }, { host: route.target.host, roots: [route.target.dataset] }]);
+    const [copy, target] = await listTrees(sessions, [
+      { host: route.peer, roots: [route.copy] },
+      { host: route.target.host, roots: [route.target.dataset] },
+    ]);
     if (!copy!.ok) throw FleetError.fromShape(copy!.error);
     if (!target!.ok) throw FleetError.fromShape(target!.error);
     if (copy!.missingRoots.length > 0) {

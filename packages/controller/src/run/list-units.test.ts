@@ -3,7 +3,10 @@ import { fakeFleetConfig } from '../agent/fake-fleet.fixture.ts';
 import { listUnits } from './list-units.ts';
 
 const config = fakeFleetConfig({
-  src1: [{ dataset: 'tank/a', to: ['backup1', 'backup2'] }, { dataset: 'tank/b', to: ['backup2'] }],
+  src1: [
+    { dataset: 'tank/a', to: ['backup1', 'backup2'] },
+    { dataset: 'tank/b', to: ['backup2'] },
+  ],
   src2: [{ dataset: 'tank/c', to: ['backup1'] }],
 });
 const row = (unit: ReturnType<typeof listUnits>[number]) => `${unit.host} ${unit.entry.dataset} → ${unit.peer}:${unit.destination} (${unit.hostRoot})`;

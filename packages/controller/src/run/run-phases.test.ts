@@ -10,7 +10,14 @@ describe('runPhases', () => {
     const log: string[] = [];
     const outcome = await runPhases([says('snapshot'), says('replicate'), phase('prune', async () => 'skipped')], log);
     expect(log).toEqual(['snapshot', 'replicate']);
-    expect(outcome).toMatchObject({ ok: true, phases: [{ name: 'snapshot', status: 'ok' }, { name: 'replicate', status: 'ok' }, { name: 'prune', status: 'skipped' }] });
+    expect(outcome).toMatchObject({
+      ok: true,
+      phases: [
+        { name: 'snapshot', status: 'ok' },
+        { name: 'replicate', status: 'ok' },
+        { name: 'prune', status: 'skipped' },
+      ],
+    });
   });
 
   it('a failure fails the run with its code, skips what follows, but still runs what must always run', async () => {

@@ -53,10 +53,7 @@ export function keyTypeOf(keyBlob: Buffer): string {
   return keyBlob.subarray(4, 4 + length).toString('ascii');
 }
 
-export type HostKeyVerdict =
-  | { kind: 'known' }
-  | { kind: 'unknown'; seen: string }
-  | { kind: 'changed'; seen: string; expected: string[] };
+export type HostKeyVerdict = { kind: 'known' } | { kind: 'unknown'; seen: string } | { kind: 'changed'; seen: string; expected: string[] };
 
 /** Compares a presented key with known_hosts: known, unknown, or changed (a key of the same type differs). */
 export function checkHostKey(entries: readonly KnownHostEntry[], name: string, keyBlob: Buffer): HostKeyVerdict {
@@ -76,9 +73,7 @@ export function knownHostsLine(name: string, keyBlob: Buffer): string {
 
 export type TrustEdit =
   /** `text` is the whole new file. */
-  | { kind: 'added' | 'replaced'; text: string; replaced: string[] }
-  | { kind: 'already-known' }
-  | { kind: 'changed'; seen: string; expected: string[] };
+  { kind: 'added' | 'replaced'; text: string; replaced: string[] } | { kind: 'already-known' } | { kind: 'changed'; seen: string; expected: string[] };
 
 /**
  * Records a host key in known_hosts text. A key already listed changes nothing; another key of

@@ -17,11 +17,13 @@ export async function scanHostKey(endpoint: HostEndpoint, options: { connectTime
       client.once('error', (error: Error) => {
         if (hostKey) resolve(hostKey);
         else {
-          reject(new FleetError('SSH_CONNECT_FAILED', `Cannot connect to host "${endpoint.name}" (${endpoint.host} port ${endpoint.port}): ${error.message}.`, {
-            hint: 'Check that the host is up, the address and port in the config are right, and sshd is running.',
-            details: { host: endpoint.name },
-            cause: error,
-          }));
+          reject(
+            new FleetError('SSH_CONNECT_FAILED', `Cannot connect to host "${endpoint.name}" (${endpoint.host} port ${endpoint.port}): ${error.message}.`, {
+              hint: 'Check that the host is up, the address and port in the config are right, and sshd is running.',
+              details: { host: endpoint.name },
+              cause: error,
+            }),
+          );
         }
       });
       // Only reached if a server skipped the verifier's verdict; we have the key either way.

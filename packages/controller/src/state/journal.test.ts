@@ -6,8 +6,17 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { appendToJournal, compactJournal, JOURNAL_FILE, readJournal, selectRecordsToKeep, summarizeJournal, unitKey, type JournalRecord } from './journal.ts';
 
 const record = (overrides: Partial<JournalRecord> = {}): JournalRecord => ({
-  runId: 'r1', command: 'backup', startedAt: '2026-11-23T06:00:00.000Z', finishedAt: '2026-11-23T06:00:05.000Z',
-  host: 'src1', dataset: 'tank/a', peer: 'backup1', status: 'ok', bytes: 10, durationMs: 5000, ...overrides,
+  runId: 'r1',
+  command: 'backup',
+  startedAt: '2026-11-23T06:00:00.000Z',
+  finishedAt: '2026-11-23T06:00:05.000Z',
+  host: 'src1',
+  dataset: 'tank/a',
+  peer: 'backup1',
+  status: 'ok',
+  bytes: 10,
+  durationMs: 5000,
+  ...overrides,
 });
 const stateDir = () => mkdtemp(path.join(os.tmpdir(), 'journal-'));
 
@@ -20,7 +29,10 @@ describe('journal', () => {
     const dir = await stateDir();
     await appendToJournal(dir, [record()]);
     await appendToJournal(dir, [record({ runId: 'r2', status: 'failed', error: { code: 'SSH_CONNECT_FAILED', message: 'no route' } })]);
-    expect((await readJournal(dir)).map((r) => [r.runId, r.status])).toEqual([['r1', 'ok'], ['r2', 'failed']]);
+    expect((await readJournal(dir)).map((r) => [r.runId, r.status])).toEqual([
+      ['r1', 'ok'],
+      ['r2', 'failed'],
+    ]);
   });
 
   it('fsyncs every append before returning', async () => {

@@ -150,7 +150,10 @@ export function unitKey(unit: { host: string; dataset: string; peer: string }): 
  */
 export async function compactJournal(stateDir: string, options: { atBytes?: number; keepPerUnit?: number } = {}): Promise<boolean> {
   const file = path.join(stateDir, JOURNAL_FILE);
-  const size = await stat(file).then((s) => s.size, () => 0);
+  const size = await stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );
   if (size <= (options.atBytes ?? COMPACT_AT_BYTES)) return false;
   const records = await readJournal(stateDir);
   const kept = selectRecordsToKeep(records, options.keepPerUnit ?? KEEP_PER_UNIT);

@@ -55,7 +55,11 @@ describe('state lock', () => {
 
   it('releases the lock however the work ends', async () => {
     const dir = await stateDir();
-    await expect(withStateLock(dir, 'backup', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      withStateLock(dir, 'backup', async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(await withStateLock(dir, 'backup', async () => 'done')).toBe('done');
     expect(await readdir(dir)).toEqual([]);
   });

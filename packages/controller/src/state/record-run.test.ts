@@ -14,10 +14,16 @@ const report: RunReport = {
   ok: false,
   hosts: [{ host: 'src1', snapshot: 'fleet-20261123T060000.000Z' }],
   units: [
-    { host: 'src1', dataset: 'tank/a', peer: 'backup1', status: 'ok', steps: [
-      { dataset: 'tank/a', destination: 'backup/fleet/src1/tank/a', action: 'incremental', from: 'fleet-20261123T050000.000Z', to: 'fleet-20261123T060000.000Z', bytes: 300, durationMs: 2000 },
-      { dataset: 'tank/a/b', destination: 'backup/fleet/src1/tank/a/b', action: 'full', to: 'fleet-20261123T060000.000Z', bytes: 700, durationMs: 3000 },
-    ] },
+    {
+      host: 'src1',
+      dataset: 'tank/a',
+      peer: 'backup1',
+      status: 'ok',
+      steps: [
+        { dataset: 'tank/a', destination: 'backup/fleet/src1/tank/a', action: 'incremental', from: 'fleet-20261123T050000.000Z', to: 'fleet-20261123T060000.000Z', bytes: 300, durationMs: 2000 },
+        { dataset: 'tank/a/b', destination: 'backup/fleet/src1/tank/a/b', action: 'full', to: 'fleet-20261123T060000.000Z', bytes: 700, durationMs: 3000 },
+      ],
+    },
     { host: 'src1', dataset: 'tank/c', peer: 'backup1', status: 'up-to-date', steps: [{ dataset: 'tank/c', destination: 'backup/fleet/src1/tank/c', action: 'up-to-date', to: 'nightly' }] },
     { host: 'src1', dataset: 'tank/d', peer: 'backup1', status: 'blocked', steps: [{ dataset: 'tank/d', destination: 'backup/fleet/src1/tank/d', action: 'blocked', code: 'DESTINATION_AHEAD', reason: 'the peer has newer snapshots' }] },
     { host: 'src1', dataset: 'tank/a', peer: 'backup9', status: 'failed', steps: [], error: { code: 'SSH_CONNECT_FAILED', message: 'no route', hint: 'check it', details: { host: 'backup9' } } },

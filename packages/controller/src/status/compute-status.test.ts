@@ -21,8 +21,17 @@ const config = FleetConfigSchema.parse({
   },
 });
 const record = (overrides: Partial<JournalRecord>): JournalRecord => ({
-  runId: 'r', command: 'run', host: 'src1', dataset: 'tank/a', peer: 'backup1', durationMs: 2000, bytes: 0,
-  startedAt: '2026-11-23T05:00:00.000Z', finishedAt: '2026-11-23T05:00:02.000Z', status: 'ok', ...overrides,
+  runId: 'r',
+  command: 'run',
+  host: 'src1',
+  dataset: 'tank/a',
+  peer: 'backup1',
+  durationMs: 2000,
+  bytes: 0,
+  startedAt: '2026-11-23T05:00:00.000Z',
+  finishedAt: '2026-11-23T05:00:02.000Z',
+  status: 'ok',
+  ...overrides,
 });
 const row = (rows: ReturnType<typeof computeStatus>, dataset: string, peer: string) => rows.find((r) => r.dataset === dataset && r.peer === peer);
 
@@ -45,28 +54,36 @@ describe('computeStatus', () => {
     ];
     const early = computeStatus(config, journal, new Date('2026-11-23T05:30:00.000Z'));
     expect(row(early, 'tank/a', 'backup1')).toEqual({
-      host: 'src1', dataset: 'tank/a', peer: 'backup1',
+      host: 'src1',
+      dataset: 'tank/a',
+      peer: 'backup1',
       lastSuccess: { at: '2026-11-23T05:00:02.000Z', snapshot: 'fleet-20261123T050000.000Z' },
       newestCopy: { snapshot: 'fleet-20261123T050000.000Z', takenAt: '2026-11-23T05:00:00.000Z' },
-      newestCopyAgeMs: 30 * 60_000, rpoMs: 3_600_000, rpoState: 'OK', failing: false,
-      nextDue: '2026-11-23T06:00:00.000Z', due: false,
+      newestCopyAgeMs: 30 * 60_000,
+      rpoMs: 3_600_000,
+      rpoState: 'OK',
+      failing: false,
+      nextDue: '2026-11-23T06:00:00.000Z',
+      due: false,
     });
 
     const late = computeStatus(config, journal, new Date('2026-11-23T06:30:00.000Z'));
     expect(row(late, 'tank/a', 'backup1')).toMatchObject({ rpoState: 'STALE', newestCopyAgeMs: 90 * 60_000, failing: false, due: true });
     expect(row(late, 'tank/a', 'backup2')).toMatchObject({
-      rpoState: 'STALE', failing: true, due: false, nextDue: '2026-11-23T07:00:00.000Z',
+      rpoState: 'STALE',
+      failing: true,
+      due: false,
+      nextDue: '2026-11-23T07:00:00.000Z',
       lastFailure: { at: '2026-11-23T06:00:03.000Z', code: 'SSH_CONNECT_FAILED', message: 'no route to 10.0.0.3' },
     });
   });
 
   it('calls a blocked run a failure, and a later success clears the failing state but not the record of it', () => {
-    const journal = [
-      record({ status: 'blocked', error: { code: 'DESTINATION_AHEAD', message: 'newer snapshots on the peer' } }),
-      record({ startedAt: '2026-11-23T06:00:00.000Z', finishedAt: '2026-11-23T06:00:01.000Z', snapshot: 'fleet-20261123T060000.000Z' }),
-    ];
+    const journal = [record({ status: 'blocked', error: { code: 'DESTINATION_AHEAD', message: 'newer snapshots on the peer' } }), record({ startedAt: '2026-11-23T06:00:00.000Z', finishedAt: '2026-11-23T06:00:01.000Z', snapshot: 'fleet-20261123T060000.000Z' })];
     expect(row(computeStatus(config, journal, new Date('2026-11-23T06:10:00.000Z')), 'tank/a', 'backup1')).toMatchObject({
-      rpoState: 'OK', failing: false, lastFailure: { code: 'DESTINATION_AHEAD' },
+      rpoState: 'OK',
+      failing: false,
+      lastFailure: { code: 'DESTINATION_AHEAD' },
     });
   });
 });

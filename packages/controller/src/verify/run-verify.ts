@@ -21,11 +21,7 @@ export interface VerifyReport {
  * each peer. Read-only: one `zfs get` on each source and one on each peer. An unreachable host
  * is reported as such, never as missing data.
  */
-export async function runVerify(
-  config: FleetConfig,
-  options: { hosts: string[]; now?: Date; autoInstall?: boolean; connect?: (host: string) => Promise<AgentSession> },
-  logger: pino.Logger,
-): Promise<VerifyReport> {
+export async function runVerify(config: FleetConfig, options: { hosts: string[]; now?: Date; autoInstall?: boolean; connect?: (host: string) => Promise<AgentSession> }, logger: pino.Logger): Promise<VerifyReport> {
   const now = options.now ?? new Date();
   const units = listUnits(config, { hosts: options.hosts });
   const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });

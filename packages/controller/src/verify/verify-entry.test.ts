@@ -31,15 +31,39 @@ const verify = (source: DatasetTree, destination: DatasetTree, entry: { recursiv
   });
 
 describe('verifyEntry', () => {
-  const source = tree({ 'tank/a': [['old-manual', 'g0', 50], ['fleet-1', 'g1', 3], ['fleet-2', 'g2', 2], ['fleet-3', 'g3', 1]] });
+  const source = tree({
+    'tank/a': [
+      ['old-manual', 'g0', 50],
+      ['fleet-1', 'g1', 3],
+      ['fleet-2', 'g2', 2],
+      ['fleet-3', 'g3', 1],
+    ],
+  });
 
   it('is OK when the peer holds every snapshot from its first to its newest, with the same guids', () => {
-    const [row] = verify(source, tree({ 'backup/fleet/src1/tank/a': [['fleet-1', 'g1', 3], ['fleet-2', 'g2', 2], ['fleet-3', 'g3', 1]] }));
+    const [row] = verify(
+      source,
+      tree({
+        'backup/fleet/src1/tank/a': [
+          ['fleet-1', 'g1', 3],
+          ['fleet-2', 'g2', 2],
+          ['fleet-3', 'g3', 1],
+        ],
+      }),
+    );
     expect(row).toMatchObject({ status: 'OK', details: [], newest: { name: 'fleet-3' } });
   });
 
   it('names a snapshot missing in the middle', () => {
-    const [row] = verify(source, tree({ 'backup/fleet/src1/tank/a': [['fleet-1', 'g1', 3], ['fleet-3', 'g3', 1]] }));
+    const [row] = verify(
+      source,
+      tree({
+        'backup/fleet/src1/tank/a': [
+          ['fleet-1', 'g1', 3],
+          ['fleet-3', 'g3', 1],
+        ],
+      }),
+    );
     expect(row).toMatchObject({ status: 'MISSING', details: ['snapshot(s) missing on backup1: @fleet-2.'] });
   });
 
@@ -48,7 +72,16 @@ describe('verifyEntry', () => {
   });
 
   it('reports a snapshot replaced by one with another guid as MISMATCH', () => {
-    const [row] = verify(source, tree({ 'backup/fleet/src1/tank/a': [['fleet-1', 'g1', 3], ['fleet-2', 'other', 2], ['fleet-3', 'g3', 1]] }));
+    const [row] = verify(
+      source,
+      tree({
+        'backup/fleet/src1/tank/a': [
+          ['fleet-1', 'g1', 3],
+          ['fleet-2', 'other', 2],
+          ['fleet-3', 'g3', 1],
+        ],
+      }),
+    );
     expect(row!.status).toBe('MISMATCH');
     expect(row!.details[0]).toContain('@fleet-2 on backup1 has guid other');
   });
@@ -60,6 +93,9 @@ describe('verifyEntry', () => {
 
   it('checks each dataset of a recursive entry', () => {
     const rows = verify(tree({ 'tank/a': [['fleet-1', 'g1', 1]], 'tank/a/b': [['fleet-1', 'h1', 1]] }), tree({ 'backup/fleet/src1/tank/a': [['fleet-1', 'g1', 1]] }), { recursive: true });
-    expect(rows.map((row) => [row.dataset, row.status])).toEqual([['tank/a', 'OK'], ['tank/a/b', 'MISSING']]);
+    expect(rows.map((row) => [row.dataset, row.status])).toEqual([
+      ['tank/a', 'OK'],
+      ['tank/a/b', 'MISSING'],
+    ]);
   });
 });

@@ -61,7 +61,12 @@ function verifyDataset(input: VerifyEntryInput, source: DatasetInfo, copy: Datas
   const newest = shared.at(-1);
   if (!newest) {
     findings.push(['MISSING', `none of ${input.host}'s snapshots of "${source.name}" is on ${input.peer}.`]);
-    return row(input, source.name, worst(findings), findings.map(([, text]) => text));
+    return row(
+      input,
+      source.name,
+      worst(findings),
+      findings.map(([, text]) => text),
+    );
   }
   const oldest = shared[0]!;
   const ours = (snapshot: SnapshotInfo) => snapshot.name.startsWith(`${input.snapshotPrefix}-`);
@@ -74,7 +79,12 @@ function verifyDataset(input: VerifyEntryInput, source: DatasetInfo, copy: Datas
     findings.push(['STALE', `newest copy @${newest.name} is ${formatAge(ageMs)} old; the rpo is ${formatAge(input.entry.rpo)}.`]);
   }
   return {
-    ...row(input, source.name, worst(findings), findings.map(([, text]) => text)),
+    ...row(
+      input,
+      source.name,
+      worst(findings),
+      findings.map(([, text]) => text),
+    ),
     newest: { name: newest.name, createdAt: new Date(newest.createdAt).toISOString(), ageMs },
   };
 }

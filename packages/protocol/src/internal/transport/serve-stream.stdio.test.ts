@@ -42,7 +42,9 @@ describe('serveStream in a child process over its stdin and stdout', () => {
       const stdout: Buffer[] = [];
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+      });
       const protocolErrors: unknown[] = [];
       const transport = createStreamLink<TestRouter>({ input: child.stdout, output: child.stdin, onProtocolError: (error) => protocolErrors.push(error) });
       const client = createTRPCClient<TestRouter>({ links: [transport.link] });

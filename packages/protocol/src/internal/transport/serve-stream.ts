@@ -89,7 +89,9 @@ export function serveStream<TRouter extends AnyTRPCRouter>(options: ServeStreamO
         let timer: NodeJS.Timeout | undefined;
         const timedOut = await Promise.race([
           Promise.allSettled(running).then(() => false),
-          new Promise<boolean>((done) => { timer = setTimeout(() => done(true), settleTimeoutMs); }),
+          new Promise<boolean>((done) => {
+            timer = setTimeout(() => done(true), settleTimeoutMs);
+          }),
         ]);
         clearTimeout(timer);
         if (timedOut) logger.warn({ inFlight: running.size, settleTimeoutMs }, 'calls still running after the stream ended: they ignore their abort signal');
@@ -139,7 +141,11 @@ export function serveStream<TRouter extends AnyTRPCRouter>(options: ServeStreamO
   });
 
   async function runCall(frame: CallFrame, controller: AbortController, writer: FrameWriter): Promise<void> {
-    const { id, method: type, params: { path, input: callInput } } = frame;
+    const {
+      id,
+      method: type,
+      params: { path, input: callInput },
+    } = frame;
     const envelope = { id, ...(frame.jsonrpc ? { jsonrpc: frame.jsonrpc } : {}) };
     const startedAt = performance.now();
     let outcome = 'ok';

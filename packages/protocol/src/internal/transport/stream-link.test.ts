@@ -53,12 +53,17 @@ describe('createStreamLink with serveStream', () => {
     const received: number[] = [];
     let started = false;
     await new Promise<void>((resolve, reject) => {
-      client.count.subscribe({ to: 10_000 }, {
-        onStarted: () => { started = true; },
-        onData: (value) => received.push(value),
-        onError: reject,
-        onComplete: resolve,
-      });
+      client.count.subscribe(
+        { to: 10_000 },
+        {
+          onStarted: () => {
+            started = true;
+          },
+          onData: (value) => received.push(value),
+          onError: reject,
+          onComplete: resolve,
+        },
+      );
     });
     expect(started).toBe(true);
     expect(received).toHaveLength(10_000);
@@ -163,7 +168,9 @@ describe('createStreamLink with serveStream', () => {
   test('requests wait in the link while the agent’s stdin applies backpressure; one cancelled meanwhile is never sent', async () => {
     const writes: string[] = [];
     let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const output = new Writable({
       highWaterMark: 64,
       write(chunk: Buffer, _encoding, callback) {
@@ -174,11 +181,7 @@ describe('createStreamLink with serveStream', () => {
     const transport = createStreamLink<TestRouter>({ input: new PassThrough(), output });
     const client = createTRPCClient<TestRouter>({ links: [transport.link] });
     const cancel = new AbortController();
-    const calls = [
-      client.echo.query({ text: 'a'.repeat(100) }),
-      client.echo.query({ text: 'dropped' }, { signal: cancel.signal }),
-      client.echo.query({ text: 'c' }),
-    ];
+    const calls = [client.echo.query({ text: 'a'.repeat(100) }), client.echo.query({ text: 'dropped' }, { signal: cancel.signal }), client.echo.query({ text: 'c' })];
     for (const call of calls) call.catch(() => {});
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(writes).toHaveLength(1);

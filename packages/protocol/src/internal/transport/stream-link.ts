@@ -56,7 +56,9 @@ export function createStreamLink<TRouter extends AnyTRPCRouter = AnyTRPCRouter>(
   let flushing = false;
   let closedReason: string | undefined;
   let resolveClosed!: () => void;
-  const closed = new Promise<void>((resolve) => { resolveClosed = resolve; });
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve;
+  });
 
   const reportProtocolError = (message: string, line: string, hint = STRAY_OUTPUT_HINT): void => {
     const error = new FleetError('AGENT_PROTOCOL', message, { hint, details: { line: previewLine(line) } });
@@ -169,43 +171,45 @@ export function createStreamLink<TRouter extends AnyTRPCRouter = AnyTRPCRouter>(
     resolveClosed();
   }
 
-  const link: TRPCLink<TRouter> = () => ({ op }) =>
-    observable<Envelope, TRPCClientError<AnyTRPCRouter>>((observer) => {
-      const { type, path, signal } = op;
-      if (closedReason !== undefined) {
-        const cause = new FleetError('SSH_CHANNEL_CLOSED', `The SSH channel to the agent is closed (${closedReason}): "${path}" was not sent.`, { hint: CHANNEL_CLOSED_HINT });
-        observer.error(new TRPCClientError(cause.message, { cause }));
-        return;
-      }
-      if (signal?.aborted) {
-        observer.error(cancelledError(path));
-        return;
-      }
-      const id = ++lastId;
-      let line: string;
-      try {
-        line = encodeFrame({ id, method: type, params: { path, input: op.input } });
-      } catch (error) {
-        const cause = new FleetError('INTERNAL', `The input of "${path}" is not JSON-serialisable (send bigints as strings): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-        observer.error(new TRPCClientError(cause.message, { cause }));
-        return;
-      }
-      pending.set(id, { type, path, observer });
-      send(id, 'call', line);
+  const link: TRPCLink<TRouter> =
+    () =>
+    ({ op }) =>
+      observable<Envelope, TRPCClientError<AnyTRPCRouter>>((observer) => {
+        const { type, path, signal } = op;
+        if (closedReason !== undefined) {
+          const cause = new FleetError('SSH_CHANNEL_CLOSED', `The SSH channel to the agent is closed (${closedReason}): "${path}" was not sent.`, { hint: CHANNEL_CLOSED_HINT });
+          observer.error(new TRPCClientError(cause.message, { cause }));
+          return;
+        }
+        if (signal?.aborted) {
+          observer.error(cancelledError(path));
+          return;
+        }
+        const id = ++lastId;
+        let line: string;
+        try {
+          line = encodeFrame({ id, method: type, params: { path, input: op.input } });
+        } catch (error) {
+          const cause = new FleetError('INTERNAL', `The input of "${path}" is not JSON-serialisable (send bigints as strings): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+          observer.error(new TRPCClientError(cause.message, { cause }));
+          return;
+        }
+        pending.set(id, { type, path, observer });
+        send(id, 'call', line);
 
-      const onAbort = (): void => {
-        if (!pending.has(id)) return;
-        cancel(id);
-        // A subscription asked to stop simply ends; a query or mutation has no answer to give.
-        if (type === 'subscription') observer.complete();
-        else observer.error(cancelledError(path));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      return () => {
-        signal?.removeEventListener('abort', onAbort);
-        cancel(id);
-      };
-    });
+        const onAbort = (): void => {
+          if (!pending.has(id)) return;
+          cancel(id);
+          // A subscription asked to stop simply ends; a query or mutation has no answer to give.
+          if (type === 'subscription') observer.complete();
+          else observer.error(cancelledError(path));
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        return () => {
+          signal?.removeEventListener('abort', onAbort);
+          cancel(id);
+        };
+      });
 
   return { link, close: () => closeWith('closed by the controller'), closed };
 }

@@ -9,11 +9,13 @@ import { createTestProbe, testRouter, type TestRouter } from './create-test-rout
  * The test router served with serveStream and called through createStreamLink, over two
  * in-memory pipes: `toAgent` (the agent's stdin) and `toController` (the agent's stdout).
  */
-export function connectInMemory(options: {
-  /** Stands between the agent and `toController`, e.g. a slow writer. */
-  agentOutput?: (toController: PassThrough) => Writable;
-  serve?: Partial<ServeStreamOptions<TestRouter>>;
-} = {}) {
+export function connectInMemory(
+  options: {
+    /** Stands between the agent and `toController`, e.g. a slow writer. */
+    agentOutput?: (toController: PassThrough) => Writable;
+    serve?: Partial<ServeStreamOptions<TestRouter>>;
+  } = {},
+) {
   const toAgent = new PassThrough();
   const toController = new PassThrough();
   const probe = createTestProbe();
