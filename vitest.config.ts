@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: unit tests live next to the code; e2e tests in test/ drive the real lab.
+// Three projects: unit tests live next to the code; e2e tests in test/e2e drive the zfs-fuse lab;
+// test/openzfs drives a real OpenZFS 2.3 host (a qemu VM, see test/lab/openzfs/) next to a zfs-fuse one.
 export default defineConfig({
   test: {
     projects: [
@@ -19,6 +20,19 @@ export default defineConfig({
           globalSetup: ['test/e2e/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          fileParallelism: false,
+          pool: 'forks',
+        },
+      },
+      {
+        test: {
+          name: 'openzfs',
+          include: ['test/openzfs/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/openzfs/global-setup.ts'],
+          testTimeout: 600_000,
+          // The first run builds the VM image (about 18 minutes on 2 busy cores).
+          hookTimeout: 3_600_000,
           fileParallelism: false,
           pool: 'forks',
         },

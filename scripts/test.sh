@@ -1,12 +1,36 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: lint (Biome: format and rules), typecheck, unit tests, and the
-# end-to-end suite on the lab.
+# Sets up and runs every test: typecheck, unit tests, the end-to-end suite on the zfs-fuse lab,
+# and the OpenZFS 2.x suite on a qemu VM (test/openzfs; see README "Tests on real OpenZFS").
+#   OPENZFS_SUITE=never   skip the OpenZFS suite
+#   OPENZFS_SUITE=cached  (default) run it only when the VM image is already built
+#   OPENZFS_SUITE=always  build the image when it is missing (~18 min on 2 busy cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 PATH="$(cat .tools/path)"
-npm run lint --silent
+openzfs=${OPENZFS_SUITE:-cached}
+
+# The image builds in the background while the zfs-fuse suites run; it is cached afterwards.
+image_pid=
+if [ "$openzfs" = always ]; then
+  mkdir -p .lab
+  bash test/lab/openzfs/build-image.sh > .lab/openzfs-image.log 2>&1 &
+  image_pid=$!
+fi
+
 npx turbo run typecheck --output-logs=errors-only
 npx vitest run --project unit
 npx vitest run --project e2e
 bash test/lab/lab.sh check-clean .lab/e2e src1 src2 backup1 backup2
+
+if [ -n "$image_pid" ]; then
+  wait "$image_pid" || { cat .lab/openzfs-image.log >&2; echo "test.sh: building the OpenZFS image failed" >&2; exit 1; }
+elif [ "$openzfs" = cached ] && bash test/lab/openzfs/build-image.sh --cached >/dev/null 2>&1; then
+  openzfs=always
+fi
+if [ "$openzfs" = always ]; then
+  npx vitest run --project openzfs
+  bash test/lab/lab.sh check-clean .lab/openzfs-fuse oz-fuse13
+else
+  echo "test.sh: OpenZFS suite skipped (OPENZFS_SUITE=$openzfs)" >&2
+fi

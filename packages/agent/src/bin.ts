@@ -7,7 +7,8 @@ import { serveAgent } from './serve.ts';
 const USAGE = `fleet-agent ${FLEET_VERSION}: the zfs-fleet agent. The controller starts it over SSH.
 
 usage:
-  fleet-agent serve --stdio   serve the agent protocol on stdin/stdout (logs on stderr)
+  fleet-agent serve --stdio [--log-level debug|info|warn|error]
+                              serve the agent protocol on stdin/stdout (logs on stderr)
   fleet-agent recv --root DATASET [--allow-rollback]
                               the forced command of a source host's replication key: runs the
                               receive in $SSH_ORIGINAL_COMMAND if it stays inside DATASET
@@ -20,7 +21,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'serve' && rest.includes('--stdio')) {
-    const logger = createAgentLogger();
+    const levelIndex = rest.indexOf('--log-level');
+    const level = levelIndex >= 0 ? rest[levelIndex + 1] : undefined;
+    const logger = createAgentLogger(level && ['debug', 'info', 'warn', 'error'].includes(level) ? level : undefined);
     // A vanished controller must not kill us mid-cleanup with EPIPE.
     process.stdout.on('error', () => undefined);
     logger.debug({ version: FLEET_VERSION, node: process.version }, 'agent serving on stdio');

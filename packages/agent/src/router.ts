@@ -1,6 +1,9 @@
 import os from 'node:os';
 import {
+  AbortPartialReceiveInputSchema,
+  DecodeResumeTokensInputSchema,
   DestroySnapshotsInputSchema,
+  EstimateInputSchema,
   EnsureDatasetsInputSchema,
   AuthorizeKeyInputSchema,
   TrustHostKeysInputSchema,
@@ -17,8 +20,9 @@ import {
   type ListTreeOutput,
   type ZfsCallsOutput,
 } from '@zfs-fleet/protocol';
-import { initFleetTRPC } from '@zfs-fleet/protocol';
-import { createDatasets, createSnapshots, destroySnapshot, listTree, setProperties } from '@zfs-fleet/zfs';
+import { initFleetTRPC, type ResumeTokenInfo } from '@zfs-fleet/protocol';
+import { createDatasets, createSnapshots, decodeResumeToken, destroySnapshot, estimateSend, isNoResumableState, listTree, setProperties, zfsFailure } from '@zfs-fleet/zfs';
+import { buildTransferCommands } from './transfer/build-transfer-commands.ts';
 import type { AgentContext } from './context.ts';
 import { authorizeKey, ensureReplicationKey, trustHostKeys } from './replication-keys.ts';
 import { replicate } from './transfer/replicate.ts';
@@ -46,6 +50,31 @@ export const agentRouter = t.router({
 
   zfsCalls: t.procedure.output(ZfsCallsOutputSchema).query(({ ctx }): ZfsCallsOutput => ctx.zfs.calls()),
 
+  /** What the peers' resume tokens name, decoded here where they would be sent from. */
+  decodeResumeTokens: t.procedure.input(DecodeResumeTokensInputSchema).query(async ({ ctx, input }): Promise<ResumeTokenInfo[]> => {
+    if (!(await ctx.capabilities()).resumableReceive) return [];
+    const decoded = await Promise.all(input.tokens.map((token) => decodeResumeToken(ctx.zfs, token)));
+    return decoded.filter((info): info is ResumeTokenInfo => info !== undefined);
+  }),
+
+  /** `zfs send -nP` sizes for a plan's transfers (undefined where zfs cannot say). */
+  estimate: t.procedure.input(EstimateInputSchema).query(async ({ ctx, input }): Promise<Array<number | null>> => {
+    const source = await ctx.capabilities();
+    if (!source.sendEstimate) return input.transfers.map(() => null);
+    return Promise.all(input.transfers.map(async (transfer) => (await estimateSend(ctx.zfs, buildTransferCommands(transfer, source, input.peerZfs).send).catch(() => undefined)) ?? null));
+  }),
+
+  /** Drops a partial receive that can never be resumed (its snapshot is gone on the source); received snapshots stay. */
+  abortPartialReceive: t.procedure.input(AbortPartialReceiveInputSchema).mutation(async ({ ctx, input }) => {
+    const result = await ctx.zfs.run(['recv', '-A', input.dataset], { allowFailure: true });
+    // Already gone (another run aborted it, or it was finished) is what we wanted.
+    if (result.exitCode !== 0 && !isNoResumableState(result.stderr)) {
+      throw zfsFailure(['recv', '-A', input.dataset], result.stderr, result.exitCode);
+    }
+    ctx.logger.warn({ dataset: input.dataset }, 'partial receive state aborted (zfs recv -A)');
+    return { dataset: input.dataset, aborted: result.exitCode === 0 };
+  }),
+
   snapshot: t.procedure.input(SnapshotInputSchema).mutation(async ({ ctx, input }) => {
     // zfs takes each -r group atomically in one call: the recursive and the plain ones.
     for (const recursive of [true, false]) {
@@ -66,11 +95,26 @@ export const agentRouter = t.router({
     return { created: input.datasets };
   }),
 
-  finishRestore: t.procedure.input(FinishRestoreInputSchema).mutation(async ({ ctx, input }) => {
+  finishRestore: t.procedure.input(FinishRestoreInputSchema).mutation(async ({ ctx, input }): Promise<{ dataset: string; state: { mounted: boolean; readonly: boolean; keystatus?: string } | null }> => {
     // sets readonly=off locally, so neither a received property nor an inherited one keeps it read-only
     await setProperties(ctx.zfs, input.dataset, { readonly: 'off' });
     ctx.logger.info({ dataset: input.dataset }, 'restored dataset left read-write');
-    return { dataset: input.dataset };
+    // What the user gets, as zfs says it: a raw-received encrypted dataset stays locked (and
+    // unmounted) until its key is loaded.
+    const encryption = (await ctx.capabilities()).rawSend;
+    const properties = ['mounted', 'readonly', ...(encryption ? ['keystatus', 'encryption'] : [])];
+    const result = await ctx.zfs.run(['get', '-H', '-o', 'property,value', properties.join(','), input.dataset], { allowFailure: true });
+    const values = new Map(result.stdout.split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]));
+    const keystatus = values.get('keystatus');
+    if (result.exitCode !== 0 || !values.has('mounted')) return { dataset: input.dataset, state: null };
+    return {
+      dataset: input.dataset,
+      state: {
+        mounted: values.get('mounted') === 'yes',
+        readonly: values.get('readonly') === 'on',
+        ...(keystatus && keystatus !== '-' && values.get('encryption') !== 'off' ? { keystatus } : {}),
+      },
+    };
   }),
 
   replicationKey: t.procedure.mutation(async ({ ctx }) => {

@@ -7,7 +7,7 @@ import { blockedStep, withWarnings, type PlanInput, type ReplicationStep, type S
 export const DEFAULT_EMPTY_BYTES = 1 << 20;
 
 type Where = { dataset: DatasetName; destination: DatasetName };
-type Options = Pick<PlanInput, 'target' | 'forceFull' | 'force' | 'emptyBytesThreshold' | 'base'>;
+type Options = Pick<PlanInput, 'target' | 'forceFull' | 'force' | 'emptyBytesThreshold' | 'base' | 'resumeTokens'>;
 
 /**
  * What one dataset needs, ignoring its neighbours in the tree. A step destroys destination
@@ -31,7 +31,24 @@ export function planDataset(source: DatasetInfo, destination: DatasetInfo | unde
 
   // An interrupted receive comes first: finishing it keeps what was already sent, and a new
   // receive would fail until it is resumed or aborted. The next run continues from there.
-  if (destination.resumeToken) return { ...where, kind: 'resume', token: destination.resumeToken };
+  if (destination.resumeToken) {
+    const token = destination.resumeToken;
+    const info = options.resumeTokens?.find((candidate) => candidate.token === token);
+    if (!info) return { ...where, kind: 'resume', token };
+    const resumedTo = source.snapshots.find((snapshot) => snapshot.guid === info.toGuid);
+    if (resumedTo) {
+      const resumedFrom = info.fromGuid ? source.snapshots.find((snapshot) => snapshot.guid === info.fromGuid) : undefined;
+      return { ...where, kind: 'resume', token, to: toSnapshotRef(resumedTo), ...(resumedFrom ? { from: toSnapshotRef(resumedFrom) } : {}) };
+    }
+    // The snapshot it was receiving is gone (pruned, destroyed by hand): resuming can only
+    // fail. Abort the partial state, which keeps every snapshot already received (an
+    // interrupted full receive leaves nothing else), and plan as if it had never started.
+    const snapshot = info.toName.includes('@') ? info.toName.slice(info.toName.indexOf('@') + 1) : info.toName;
+    const { resumeToken: _aborted, ...remaining } = destination;
+    const step = planDataset(source, info.fromGuid ? remaining : undefined, where, options);
+    const note = `the interrupted receive of @${snapshot} into "${where.destination}" cannot be resumed: @${snapshot} no longer exists on the source. Its partial state is aborted (zfs recv -A; received snapshots stay)${step.kind === 'blocked' ? ' once this dataset is no longer blocked' : ''}.`;
+    return withWarnings(step.kind === 'blocked' ? step : { ...step, abortPartialReceive: { token, snapshot } }, [note]);
+  }
   const warnings: string[] = [];
   const candidates = snapshots.filter((snapshot) => snapshot.createtxg <= target.createtxg);
   const { common, collisions } = newestCommonSnapshot(candidates, destination.snapshots);

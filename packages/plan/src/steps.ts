@@ -1,4 +1,4 @@
-import type { DatasetName, DatasetTree, FleetErrorCode, SnapshotName } from '@zfs-fleet/protocol';
+import type { DatasetName, DatasetTree, FleetErrorCode, ResumeTokenInfo, SnapshotName } from '@zfs-fleet/protocol';
 
 /** A snapshot as a step names it: the guid is what zfs matches, the name is for people. */
 export interface SnapshotRef {
@@ -32,12 +32,23 @@ export interface PlanInput {
   emptyBytesThreshold?: number;
   /** Use this snapshot as the incremental base instead of the newest common one (`restore --start`). */
   base?: SnapshotName;
+  /**
+   * The destination's resume tokens as the source decoded them (`zfs send -nv -t`). A token
+   * whose snapshot the source no longer has cannot be resumed: its partial state is aborted
+   * instead. Tokens missing here are resumed as they are.
+   */
+  resumeTokens?: readonly ResumeTokenInfo[];
 }
 
 interface StepCommon {
   dataset: DatasetName;
   destination: DatasetName;
   warnings?: string[];
+  /**
+   * The destination holds a partial receive that can never finish (the snapshot it was
+   * receiving is gone on the source): `zfs recv -A` drops it first. Received snapshots stay.
+   */
+  abortPartialReceive?: { token: string; snapshot: string };
 }
 
 export interface FullStep extends StepCommon {
@@ -78,6 +89,9 @@ export interface BlockedStep extends StepCommon {
 export interface ResumeStep extends StepCommon {
   kind: 'resume';
   token: string;
+  /** What the token sends, when the source decoded it: the holds move from `from` to `to`. */
+  to?: SnapshotRef;
+  from?: SnapshotRef;
 }
 
 export type ReplicationStep = FullStep | IncrementalStep | UpToDateStep | BlockedStep | ResumeStep;

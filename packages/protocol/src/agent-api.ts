@@ -72,6 +72,23 @@ export const DestroySnapshotsInputSchema = z.object({
   snapshots: z.array(z.object({ name: SnapshotNameSchema, guid: z.string() })).min(1),
 });
 
+/** What a resume token names (decoded on the source with `zfs send -nv -t`). */
+export const ResumeTokenInfoSchema = z.object({
+  token: z.string(),
+  /** `pool/ds@snap` as it was when the interrupted send started. */
+  toName: z.string(),
+  /** Decimal, as in the trees: the snapshot is matched by guid, its name may have changed. */
+  toGuid: z.string().regex(/^[0-9]+$/),
+  /** Present for an interrupted incremental: its base. */
+  fromGuid: z.string().regex(/^[0-9]+$/).optional(),
+});
+export type ResumeTokenInfo = z.infer<typeof ResumeTokenInfoSchema>;
+
+export const DecodeResumeTokensInputSchema = z.object({ tokens: z.array(z.string().regex(/^[0-9a-f-]+$/)).min(1) });
+
+/** `zfs recv -A` on the peer: drops a partial receive's state, keeps every received snapshot. */
+export const AbortPartialReceiveInputSchema = z.object({ dataset: DatasetNameSchema });
+
 /** Where a source streams to: the peer's sshd, reached from the source host itself. */
 export const PeerEndpointSchema = z.object({
   name: z.string(),
@@ -84,7 +101,10 @@ export type PeerEndpoint = z.infer<typeof PeerEndpointSchema>;
 /** One `zfs send | ssh peer zfs recv`: what the plan decided, in the agent's terms. */
 export const TransferSchema = z.object({
   dataset: DatasetNameSchema,
-  /** Target snapshot; absent when resuming, where the token names it. */
+  /**
+   * Target snapshot. When resuming, the token names what is sent; `to` and `from` are then what
+   * the token was decoded to, so the holds move as for any other transfer.
+   */
   to: SnapshotNameSchema.optional(),
   /** OpenZFS: finish an interrupted receive with `zfs send -t TOKEN`. */
   resumeToken: z
@@ -118,6 +138,12 @@ export const ReplicateInputSchema = z.object({
   peerTools: WireToolsSchema,
 });
 export type ReplicateInput = z.infer<typeof ReplicateInputSchema>;
+
+/** `fleet plan`: the sizes `zfs send -nP` predicts for the plan's transfers, without sending. */
+export const EstimateInputSchema = z.object({
+  transfers: z.array(TransferSchema).min(1),
+  peerZfs: ZfsCapabilitiesSchema,
+});
 
 export interface TransferResult {
   dataset: DatasetName;

@@ -35,8 +35,12 @@ export {
   SnapshotInputSchema,
   TrustHostKeysInputSchema,
   ZfsCallsOutputSchema,
+  ResumeTokenInfoSchema,
+  DecodeResumeTokensInputSchema,
+  AbortPartialReceiveInputSchema,
+  EstimateInputSchema,
 } from './agent-api.ts';
-export type { HelloOutput, ListTreeOutput, PeerEndpoint, ReplicateEvent, ReplicateInput, Transfer, TransferResult, WireTools, ZfsCallsOutput } from './agent-api.ts';
+export type { HelloOutput, ListTreeOutput, PeerEndpoint, ReplicateEvent, ReplicateInput, ResumeTokenInfo, Transfer, TransferResult, WireTools, ZfsCallsOutput } from './agent-api.ts';
 
 // tRPC over a byte stream (an SSH channel's stdio): the agent serves, the controller links.
 export { initFleetTRPC } from './internal/transport/create-fleet-trpc.ts';

@@ -12,13 +12,15 @@ interface Rule {
   hint?: string;
 }
 
+const BASE_MISSING_HINT = 'The base snapshot is gone on one side; run `fleet plan` to see what a full send would replace.';
+
 // Matched against zfs's stderr, first rule wins.
 const RULES: readonly Rule[] = [
   { pattern: /out of space|no space left|quota exceeded/i, code: 'POOL_FULL', hint: 'Free space on the pool (or raise the quota) and run again; nothing was changed.' },
   { pattern: /destination \S* ?has been modified/i, code: 'DESTINATION_MODIFIED', hint: 'Something wrote to the destination since its last snapshot; `--force` rolls it back.' },
   { pattern: /destination has snapshots|must destroy them to overwrite/i, code: 'DESTINATION_AHEAD', hint: 'The destination has newer snapshots than the base; `--force` rolls them back.' },
   { pattern: /destination '.*' exists|must specify -F to overwrite/i, code: 'DESTINATION_NOT_EMPTY', hint: 'The destination already holds a dataset; `--force` replaces it.' },
-  { pattern: /does not match incremental source|incremental source .* does not exist|could not find any snapshots/i, code: 'BASE_MISSING', hint: 'The base snapshot is gone on one side; run `fleet plan` to see what a full send would replace.' },
+  { pattern: /does not match incremental source|incremental source .* does not exist|could not find any snapshots/i, code: 'BASE_MISSING', hint: BASE_MISSING_HINT },
   { pattern: /permission denied|insufficient privileges|operation not permitted/i, code: 'PERMISSION_DENIED' },
   { pattern: /dataset is busy|pool is busy|device busy/i, code: 'DATASET_BUSY', hint: 'Try again when the dataset is not in use.' },
   { pattern: /dataset already exists/i, code: 'DESTINATION_NOT_EMPTY' },
@@ -26,10 +28,16 @@ const RULES: readonly Rule[] = [
   { pattern: /invalid character|invalid dataset name|snapshot name|name is too long/i, code: 'DATASET_NAME_INVALID' },
 ];
 
-/** Maps zfs's stderr to a fleet error code and a hint. Unknown failures are ZFS_FAILED. */
-export function classifyZfsError(stderr: string): { code: FleetErrorCode; hint?: string } {
+/**
+ * Maps zfs's stderr to a fleet error code and a hint. Unknown failures are ZFS_FAILED. With the
+ * argv, a send whose incremental base is missing is BASE_MISSING on OpenZFS too, which says only
+ * "cannot open 'tank/a@nope': dataset does not exist" where zfs-fuse names the incremental source.
+ */
+export function classifyZfsError(stderr: string, argv: readonly string[] = []): { code: FleetErrorCode; hint?: string } {
   // zfs wraps long messages over lines; match on one line.
   const text = stderr.replace(/\s+/g, ' ');
+  const missing = missingDatasetOf(text);
+  if (missing && argv[0] === 'send' && isIncrementalBase(argv, missing)) return { code: 'BASE_MISSING', hint: BASE_MISSING_HINT };
   const rule = RULES.find((candidate) => candidate.pattern.test(text));
   if (!rule) return { code: 'ZFS_FAILED' };
   return rule.hint ? { code: rule.code, hint: rule.hint } : { code: rule.code };
@@ -61,4 +69,17 @@ export function isBrokenPipe(stderr: string, exitCode?: number): boolean {
 /** zfs recv itself complained (`cannot receive ...`), as opposed to the connection carrying its stream. */
 export function isReceiveRefusal(stderr: string): boolean {
   return /cannot receive/i.test(stderr);
+}
+
+/** Whether `name` is the `-i`/`-I` base of a send argv (`pool/ds@a`, or `@a` of the sent dataset). */
+function isIncrementalBase(argv: readonly string[], name: string): boolean {
+  const index = argv.findIndex((word) => word === '-i' || word === '-I');
+  const base = index >= 0 ? argv[index + 1] : undefined;
+  if (!base) return false;
+  return base === name || (base.startsWith('@') && name.endsWith(base));
+}
+
+/** `zfs recv -A` on a dataset with no partial receive: already the state the caller wanted. */
+export function isNoResumableState(stderr: string): boolean {
+  return /does not have any resumable receive state|does not exist/i.test(stderr);
 }

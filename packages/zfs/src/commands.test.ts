@@ -85,7 +85,7 @@ describe('commands', () => {
 describe('capabilities', () => {
   it('reads OpenZFS 2.x `zfs version`', () => {
     expect(capabilitiesFromVersion(fixture('openzfs-2/version-2.1.stdout'))).toMatchObject({ implementation: 'openzfs', version: 'zfs-2.1.11-1', resumableReceive: true, rawSend: true, bookmarks: true });
-    expect(capabilitiesFromVersion(fixture('openzfs-2/version-2.3.stdout'))?.version).toBe('zfs-2.3.2-1~bpo12+1');
+    expect(capabilitiesFromVersion(fixture('openzfs-2/version-2.3.stdout'))?.version).toBe('zfs-2.3.2-2~bpo12+2');
   });
   it('finds no version in zfs-fuse, which lacks the command', () => {
     expect(capabilitiesFromVersion(fixture('zfs-fuse/version.stderr'))).toBeUndefined();
@@ -102,6 +102,15 @@ describe('classifyZfsError on recorded stderr', () => {
     ['zfs-fuse/create-noparent.stderr', 'DATASET_NOT_FOUND'],
   ] as const)('%s → %s', (file, code) => {
     expect(classifyZfsError(fixture(file)).code).toBe(code);
+  });
+  it('OpenZFS 2.3 (recorded on the suite\'s host): a missing incremental base is BASE_MISSING, as on zfs-fuse, once the argv says it was the base', () => {
+    const stderr = fixture('openzfs-2/send-nobase-2.3.stderr');
+    const missing = /cannot open '([^']+)'/.exec(stderr)![1]!;
+    expect(classifyZfsError(stderr, ['send', '-i', missing, `${missing.split('@')[0]}@two`]).code).toBe('BASE_MISSING');
+    expect(classifyZfsError(stderr, ['send', '-I', `@${missing.split('@')[1]}`, `${missing.split('@')[0]}@two`]).code).toBe('BASE_MISSING');
+    // Anything else that is missing stays DATASET_NOT_FOUND.
+    expect(classifyZfsError(stderr, ['send', `${missing.split('@')[0]}@two`]).code).toBe('DATASET_NOT_FOUND');
+    expect(classifyZfsError(fixture('openzfs-2/recv-exists-2.3.stderr')).code).toBe('DESTINATION_NOT_EMPTY');
   });
   it.each([
     ['cannot receive incremental stream: destination tank/b has been modified\nsince most recent snapshot', 'DESTINATION_MODIFIED'],

@@ -107,7 +107,7 @@ function spawnFailure(binary: string, argv: readonly string[], message: string):
 
 /** Turns a failed zfs call into a typed error that quotes zfs's own words. */
 export function zfsFailure(argv: readonly string[], stderr: string, exitCode: number): FleetError {
-  const { code, hint } = classifyZfsError(stderr);
+  const { code, hint } = classifyZfsError(stderr, argv);
   const said = firstMeaningfulLine(stderr) || `exit code ${exitCode}`;
   return new FleetError(code, `zfs ${argv.join(' ')}: ${said}`, { ...(hint ? { hint } : {}), details: { argv: [...argv], stderr: stderr.trim(), exitCode } });
 }

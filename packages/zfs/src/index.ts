@@ -1,6 +1,6 @@
 export { createZfsExec, firstMeaningfulLine, zfsFailure } from './exec.ts';
 export type { ZfsExec, ZfsExecOptions, ZfsRunOptions, ZfsRunResult, ZfsStream } from './exec.ts';
-export { classifyZfsError, isAlreadyExists, isBrokenPipe, isHoldAlreadySettled, isReceiveRefusal, missingDatasetOf } from './classify-error.ts';
+export { classifyZfsError, isAlreadyExists, isBrokenPipe, isHoldAlreadySettled, isNoResumableState, isReceiveRefusal, missingDatasetOf } from './classify-error.ts';
 export { parseTree, TREE_PROPERTIES } from './parse-tree.ts';
 export { listTree, listTreeArgs } from './list-tree.ts';
 export { buildRecvArgs, buildSendArgs, createDatasets, createSnapshots, destroySnapshot, estimateSend, parseSendEstimate, setProperties } from './commands.ts';
@@ -10,3 +10,4 @@ export { holdTag, moveHold, moveHoldArgs } from './holds.ts';
 export { receiveStream } from './receive-stream.ts';
 export { getPoolSpace, parsePoolSpace, poolSpaceArgs } from './pool-space.ts';
 export type { PoolSpace } from './pool-space.ts';
+export { decodeResumeToken, parseResumeToken } from './resume-token.ts';

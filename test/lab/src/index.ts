@@ -153,3 +153,4 @@ function isRunning(dir: string): boolean {
     }),
   );
 }
+export * from './openzfs.ts';

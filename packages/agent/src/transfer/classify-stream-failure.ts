@@ -16,6 +16,8 @@ export interface StreamSubject {
   peer: { name: string; address: string };
   force: boolean;
   recvArgv: readonly string[];
+  /** The peer receives with `-s`: a broken stream leaves a partial state the next run resumes. */
+  resumable?: boolean;
 }
 
 // ssh's own failures to reach or log in to the peer (it exits 255 for them).
@@ -34,6 +36,14 @@ export function classifyStreamFailure(outcome: StreamOutcome, subject: StreamSub
   const { send, ssh } = outcome;
   if (ssh.exitCode !== 0) {
     const stderr = ssh.stderr.trim();
+    const partial = subject.resumable ? 'the peer keeps what it received (zfs recv -s): the next run resumes it' : 'nothing partial was kept';
+    if (ssh.signal) {
+      // Our own ssh died of a signal (killed here, a timeout, the OOM killer): the peer refused nothing.
+      return new FleetError('STREAM_FAILED', `The ssh connection from the source to peer "${peer.name}" was killed by ${ssh.signal} on the source while sending "${transfer}"${describeSend(send)}; ${partial}.`, {
+        hint: 'Find out what killed ssh on the source (a user, a timeout, the OOM killer), then run again.',
+        details: { peer: peer.name, side: 'source', process: 'ssh', signal: ssh.signal, ...(stderr ? { stderr } : {}) },
+      });
+    }
     if (ssh.exitCode === 255 && SSH_CONNECT_FAILURE.test(stderr)) {
       return new FleetError('SSH_CONNECT_FAILED', `Host could not reach peer "${peer.name}" (${peer.address}) over ssh: ${stderr}.`, {
         hint: 'Check that the peer is up and that this host holds a replication key the peer accepts (`fleet keys setup`).',
@@ -42,7 +52,7 @@ export function classifyStreamFailure(outcome: StreamOutcome, subject: StreamSub
     }
     if (send.error && send.error.code !== 'ZFS_FAILED' && !isBrokenPipe(send.stderr, send.exitCode)) return send.error;
     if (ssh.exitCode === 255 && !isReceiveRefusal(stderr)) {
-      return new FleetError('STREAM_FAILED', `The connection to peer "${peer.name}" broke while receiving "${transfer}"${stderr ? `: ${stderr}` : ''}; nothing partial was kept.`, {
+      return new FleetError('STREAM_FAILED', `The connection to peer "${peer.name}" broke while it received "${transfer}" (ssh exit 255${stderr ? `: ${stderr}` : ', no message: the connection or the peer\'s zfs recv was cut'})${describeSend(send)}; ${partial}.`, {
         hint: 'Run again; check the peer if it keeps happening.',
         details: { peer: peer.name, stderr },
       });
@@ -67,4 +77,10 @@ export function classifyStreamFailure(outcome: StreamOutcome, subject: StreamSub
     return new FleetError('STREAM_FAILED', `The stream of "${transfer}" to "${peer.name}" broke: ${String(outcome.pipeError)}`, { cause: outcome.pipeError });
   }
   return undefined;
+}
+
+/** How zfs send ended, for a message about the other end. */
+function describeSend(send: StreamOutcome['send']): string {
+  if (!send.error) return '';
+  return `; zfs send on the source then ${send.stderr.trim() ? `stopped: ${send.stderr.trim().split('\n')[0]}` : `exited ${send.exitCode}`}`;
 }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import type { PipelineInput, PipelineOutcome, ProcessOutcome } from './pipeline.ts';
+import { signalExitCode, type PipelineInput, type PipelineOutcome, type ProcessOutcome } from './pipeline.ts';
 
 /**
  * The fast path: every process's stdout is the next one's stdin, kernel pipe to kernel pipe,
@@ -50,9 +50,7 @@ function outcomeOf(command: string, child: ChildProcess): Promise<ProcessOutcome
       stderr = (stderr + text).slice(-8000);
     });
   return new Promise((resolve) => {
-    child.on('error', (error) => {
-      stderr += String(error);
-    });
-    child.on('close', (code, signal) => resolve({ command, exitCode: code ?? (signal ? 128 : -1), stderr }));
+    child.on('error', (error) => { stderr += String(error); });
+    child.on('close', (code, signal) => resolve({ command, exitCode: code ?? signalExitCode(signal), ...(signal ? { signal } : {}), stderr }));
   });
 }

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { createMeter } from './meter.ts';
-import type { PipelineInput, PipelineOutcome, ProcessOutcome } from './pipeline.ts';
+import { signalExitCode, type PipelineInput, type PipelineOutcome, type ProcessOutcome } from './pipeline.ts';
 
 /**
  * The portable path, for hosts without `pv`: the bytes pass through one counting (and, with a
@@ -21,7 +21,12 @@ export async function runNodePipeline(input: PipelineInput): Promise<PipelineOut
     },
   );
   const [sshDone, stagesDone, pipeError] = await Promise.all([ssh, Promise.all(stages), piping]);
-  const outcome = (command: string, done: { exitCode?: number | undefined; stderr?: unknown }): ProcessOutcome => ({ command, exitCode: done.exitCode ?? -1, stderr: String(done.stderr ?? '') });
+  const outcome = (command: string, done: { exitCode?: number | undefined; signal?: string | undefined; stderr?: unknown }): ProcessOutcome => ({
+    command,
+    exitCode: done.exitCode ?? signalExitCode(done.signal),
+    ...(done.signal ? { signal: done.signal } : {}),
+    stderr: String(done.stderr ?? ''),
+  });
   return {
     ssh: outcome('ssh', sshDone),
     stages: stagesDone.map((done, index) => outcome(input.stages[index]![0]!, done)),

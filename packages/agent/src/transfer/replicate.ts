@@ -1,5 +1,5 @@
 import type { ReplicateEvent, ReplicateInput, Transfer, TransferResult } from '@zfs-fleet/protocol';
-import { estimateSend, moveHold } from '@zfs-fleet/zfs';
+import { estimateSend, holdTag, moveHold } from '@zfs-fleet/zfs';
 import type { AgentContext } from '../context.ts';
 import { buildTransferCommands } from './build-transfer-commands.ts';
 
@@ -31,7 +31,14 @@ export async function* replicate(ctx: AgentContext, input: ReplicateInput, signa
       },
     });
     yield* progressUntilSettled(running, index, () => bytes);
-    const outcome = await running;
+    const outcome = await running.catch(async (error: unknown) => {
+      // A broken stream the peer keeps (recv -s) resumes from this snapshot: hold it, so no
+      // pruner can make the partial state useless before the next run finishes it.
+      if (source.holds && input.peerZfs.resumableReceive && transfer.to && !transfer.resumeToken) {
+        await ctx.zfs.run(['hold', ...(transfer.recursive ? ['-r'] : []), holdTag(input.peer.name), `${transfer.dataset}@${transfer.to}`], { allowFailure: true });
+      }
+      throw error;
+    });
     if (source.holds && transfer.to) await moveBaseHold(ctx, transfer, input.peer.name);
     const result: TransferResult = { dataset: transfer.dataset, kind, ...(transfer.from ? { from: transfer.from } : {}), ...(transfer.to ? { to: transfer.to } : {}), bytes: outcome.bytes, durationMs: outcome.durationMs };
     results.push(result);

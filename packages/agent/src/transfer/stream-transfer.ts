@@ -53,7 +53,10 @@ export async function streamTransfer(transfer: Transfer, commands: TransferComma
   options.signal?.removeEventListener('abort', abort);
   const durationMs = performance.now() - startedAt;
 
-  const failure = classifyStreamFailure({ ...outcome, send: sendResult, cancelled: options.signal?.aborted === true }, { transfer: describeTransfer(transfer), peer: options.peer, force: transfer.force, recvArgv: buildRecvArgs(commands.recv) });
+  const failure = classifyStreamFailure(
+    { ...outcome, send: sendResult, cancelled: options.signal?.aborted === true },
+    { transfer: describeTransfer(transfer), peer: options.peer, force: transfer.force, recvArgv: buildRecvArgs(commands.recv), resumable: commands.recv.resumable === true },
+  );
   if (failure) throw failure;
   log.info({ bytes: outcome.bytes, durationMs: Math.round(durationMs), compression: wire.compression }, 'transfer finished');
   return { bytes: outcome.bytes, durationMs, compression: wire.compression };

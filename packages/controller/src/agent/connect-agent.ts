@@ -49,7 +49,8 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
   const endpoint = hostEndpoint(config, host);
   const log = logger.child({ host });
   const connection: SshConnection = await connectHost(endpoint, connectOptions(config));
-  const command = `${(config.hosts[host]?.agent ?? config.agent).command} serve --stdio`;
+  // At debug the agent logs every zfs argv (raw -w, resumable -s...): its lines come back here.
+  const command = `${(config.hosts[host]?.agent ?? config.agent).command} serve --stdio${logger.isLevelEnabled('debug') ? ' --log-level debug' : ''}`;
   let stderrTail = '';
   try {
     const channel = await connection.exec(command);
@@ -57,7 +58,7 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
     channel.stderr.on('data', (chunk: Buffer) => {
       const text = chunk.toString('utf8');
       stderrTail = (stderrTail + text).slice(-4000);
-      for (const line of text.split('\n')) if (line.trim() !== '') log.debug({ agentLog: line }, 'agent stderr');
+      for (const line of text.split('\n')) if (line.trim() !== '') log.debug({ agentLog: parseAgentLine(line) }, 'agent stderr');
     });
     const transport = createStreamLink({
       input: channel.stdout,
@@ -146,4 +147,14 @@ async function describeAgentStartFailure(host: string, command: string, exitCode
     hint: 'Run the agent command by hand on that host to see why it fails.',
     details: { stderr: stderr.trim() },
   });
+}
+
+/** The agent logs JSON lines (pino): keep them structured in the controller's log. */
+function parseAgentLine(line: string): unknown {
+  if (!line.startsWith('{')) return line;
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    return line;
+  }
 }

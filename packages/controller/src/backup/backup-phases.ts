@@ -4,7 +4,7 @@ import { isWithin, joinDataset, parentOf, poolOf, type BackupEntry, type Dataset
 import type { AgentSession } from '../agent/connect-agent.ts';
 import type { Unit } from '../run/list-units.ts';
 import type { Phase } from '../run/run-phases.ts';
-import { executePlan, sendableSteps } from './execute-plan.ts';
+import { executePlan, sendableSteps, type ExecutePlanInput } from './execute-plan.ts';
 import type { HostReport, UnitReport } from './run-report.ts';
 import type { TransferProgress } from './run-backup.ts';
 
@@ -51,7 +51,8 @@ export const replicatePhase: Phase<UnitRun> = {
   name: 'replicate',
   async run(run) {
     const { unit, plan, report } = run;
-    if (sendableSteps(plan.steps).length === 0) return 'skipped';
+    // A partial receive to abort is work too, even where nothing is sent (an up-to-date dataset).
+    if (sendableSteps(plan.steps).length === 0 && !plan.steps.some((step) => step.abortPartialReceive)) return 'skipped';
     await ensureDestinationParents(run);
     await executePlan({
       steps: plan.steps,
@@ -59,13 +60,20 @@ export const replicatePhase: Phase<UnitRun> = {
       sender: run.source,
       receiver: run.peer,
       wire: run.config.wire,
-      receiveOf: (step) => ({ receiveInto: joinDataset(unit.hostRoot, poolOf(step.dataset)) }),
-      isEncrypted: (dataset) => run.sourceTree.datasets.some((d) => d.name === dataset && d.encrypted === true),
-      senderTree: run.sourceTree,
+      ...transferContext(unit, run.sourceTree),
       onEvent: (event) => run.onProgress?.({ host: unit.host, peer: unit.peer, dataset: unit.entry.dataset, event }),
     });
   },
 };
+
+/** How a unit's steps become transfers: where they land and which go raw (`replicate`, and `fleet plan`'s estimates). */
+export function transferContext(unit: Pick<Unit, 'hostRoot'>, sourceTree: DatasetTree): Pick<ExecutePlanInput, 'receiveOf' | 'isEncrypted' | 'senderTree'> {
+  return {
+    receiveOf: (step) => ({ receiveInto: joinDataset(unit.hostRoot, poolOf(step.dataset)) }),
+    isEncrypted: (dataset) => sourceTree.datasets.some((d) => d.name === dataset && d.encrypted === true),
+    senderTree: sourceTree,
+  };
+}
 
 /** Per source host, before the listing; nothing runs them in a dry run. */
 export const HOST_PHASES: readonly Phase<HostRun>[] = [snapshotPhase];

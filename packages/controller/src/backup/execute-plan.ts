@@ -3,7 +3,7 @@ import { isWithin, type DatasetTree, type ReplicateEvent, type Transfer, type Wi
 import type { AgentSession } from '../agent/connect-agent.ts';
 import type { StepReport } from './run-report.ts';
 
-type SendableStep = Extract<ReplicationStep, { kind: 'full' | 'incremental' | 'resume' }>;
+export type SendableStep = Extract<ReplicationStep, { kind: 'full' | 'incremental' | 'resume' }>;
 
 export interface ExecutePlanInput {
   steps: readonly ReplicationStep[];
@@ -33,6 +33,10 @@ export function sendableSteps(steps: readonly ReplicationStep[]): SendableStep[]
  * snapshot), then one stream per step, host to host. Throws the first failure.
  */
 export async function executePlan(input: ExecutePlanInput): Promise<void> {
+  // A partial receive that can never finish goes first: a new receive fails while it is there.
+  for (const step of input.steps) {
+    if (step.abortPartialReceive && step.kind !== 'blocked') await input.receiver.agent.abortPartialReceive.mutate({ dataset: step.destination });
+  }
   const sendable = sendableSteps(input.steps);
   if (sendable.length === 0) return;
   for (const step of sendable) {
@@ -41,15 +45,21 @@ export async function executePlan(input: ExecutePlanInput): Promise<void> {
       await input.receiver.agent.destroySnapshots.mutate({ dataset: step.destination, snapshots: doomed.map((s) => ({ name: s.name, guid: s.guid })) });
     }
   }
-  const transfers: Transfer[] = sendable.map((step) => ({
+  await streamTransfers(input, transfersOf(input, sendable));
+}
+
+/** The plan's sending steps in the agent's terms: what `replicate` runs and `estimate` sizes. */
+export function transfersOf(input: Pick<ExecutePlanInput, 'receiveOf' | 'isEncrypted' | 'senderTree'>, sendable: readonly SendableStep[]): Transfer[] {
+  return sendable.map((step) => ({
     dataset: step.dataset,
-    ...(step.kind === 'resume' ? { resumeToken: step.token, recursive: false, force: false } : { to: step.to.name, recursive: step.recursive, force: step.force }),
+    ...(step.kind === 'resume'
+      ? { resumeToken: step.token, recursive: false, force: false, ...(step.to ? { to: step.to.name } : {}), ...(step.from ? { from: step.from.name } : {}) }
+      : { to: step.to.name, recursive: step.recursive, force: step.force }),
     ...(step.kind === 'incremental' ? { from: step.from.name } : {}),
     raw: input.isEncrypted?.(step.dataset) ?? false,
     ...(step.kind === 'full' && input.senderTree ? { sizeHint: fullStreamSize(input.senderTree, step.dataset, step.recursive) } : {}),
     ...input.receiveOf(step),
   }));
-  await streamTransfers(input, transfers);
 }
 
 function streamTransfers(input: ExecutePlanInput, transfers: Transfer[]): Promise<void> {

@@ -1,13 +1,14 @@
 import type pino from 'pino';
 import { planReplication, type ReplicationPlan } from '@zfs-fleet/plan';
-import { toFleetErrorFromClient, type DatasetTree, type FleetConfig, type FleetErrorShape, type ReplicateEvent, type SnapshotName } from '@zfs-fleet/protocol';
+import { toFleetErrorFromClient, type DatasetTree, type FleetConfig, type FleetErrorShape, type ReplicateEvent, type ResumeTokenInfo, type SnapshotName } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import { SessionPool } from '../agent/session-pool.ts';
 import { collectZfsCalls } from '../run/collect-zfs-calls.ts';
 import { gatherTrees, type Listed, type UnitTrees } from '../run/gather-trees.ts';
 import { destinationOf, distinct, listUnits, type Unit } from '../run/list-units.ts';
 import { runPhases, type PhasesOutcome } from '../run/run-phases.ts';
-import { HOST_PHASES, UNIT_PHASES } from './backup-phases.ts';
+import { HOST_PHASES, transferContext, UNIT_PHASES } from './backup-phases.ts';
+import { sendableSteps, transfersOf, type ExecutePlanInput, type SendableStep } from './execute-plan.ts';
 import { createTransferSlots, type TransferSlots } from './create-limiter.ts';
 import { reportStep } from './report-step.ts';
 import { isUnitSuccessful, unitStatus, type HostReport, type RunReport, type UnitReport } from './run-report.ts';
@@ -135,10 +136,16 @@ async function backUpUnit(unit: Unit, context: UnitContext): Promise<UnitReport>
   const copy = context.trees.copy(unit);
   if (!source.ok || !copy.ok) return unreachableUnit(unit, source, copy, context.hostReport, logger);
   const sourceTree = options.dryRun && context.snapshot ? withPendingSnapshot(source.tree, [unit.entry], context.snapshot, context.startedAt) : source.tree;
-  const plan = planUnit(unit, sourceTree, copy.tree, options);
-  const report: UnitReport = { host: unit.host, dataset: unit.entry.dataset, peer: unit.peer, status: 'planned', steps: plan.steps.map(reportStep) };
-  if (options.dryRun) return { ...report, status: unitStatus(report.steps, false) };
   const [sourceSession, peerSession] = await Promise.all([context.sessions.get(unit.host), context.sessions.get(unit.peer)]);
+  const resumeTokens = await decodeResumeTokens(sourceSession, copy.tree, logger);
+  const plan = planUnit(unit, sourceTree, copy.tree, options, resumeTokens);
+  const report: UnitReport = { host: unit.host, dataset: unit.entry.dataset, peer: unit.peer, status: 'planned', steps: plan.steps.map(reportStep) };
+  if (options.dryRun) {
+    await addEstimates(report, plan, sourceSession, peerSession, transferContext(unit, sourceTree)).catch((error: unknown) =>
+      logger.warn({ err: toFleetErrorFromClient(error).toShape() }, 'could not estimate the stream sizes'),
+    );
+    return { ...report, status: unitStatus(report.steps, false) };
+  }
   const run = { unit, plan, report, source: sourceSession, peer: peerSession, sourceTree, peerTree: copy.tree, config: context.config, logger, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
   const outcome = await context.slots(unit.host, unit.peer, () => runPhases(UNIT_PHASES, run));
   report.phases = outcome.phases;
@@ -148,8 +155,9 @@ async function backUpUnit(unit: Unit, context: UnitContext): Promise<UnitReport>
 }
 
 /** The unit's plan: pure, from the two trees. */
-export function planUnit(unit: Unit, sourceTree: DatasetTree, peerTree: DatasetTree, options: Pick<BackupOptions, 'snapshot' | 'forceFull' | 'force'>): ReplicationPlan {
+export function planUnit(unit: Unit, sourceTree: DatasetTree, peerTree: DatasetTree, options: Pick<BackupOptions, 'snapshot' | 'forceFull' | 'force'>, resumeTokens: readonly ResumeTokenInfo[] = []): ReplicationPlan {
   return planReplication({
+    resumeTokens,
     source: sourceTree,
     destination: peerTree,
     root: unit.entry.dataset,
@@ -176,4 +184,48 @@ function unreachableUnit(unit: Unit, source: Listed, copy: Listed, hostReport: H
 
 function failedUnit(unit: Unit, error: FleetErrorShape): UnitReport {
   return { host: unit.host, dataset: unit.entry.dataset, peer: unit.peer, status: 'failed', steps: [], error };
+}
+
+/**
+ * The source decodes the peer's resume tokens (`zfs send -nv -t`), so the plan knows what each
+ * would send and whether that snapshot still exists. Undecoded tokens are resumed as they are.
+ */
+async function decodeResumeTokens(source: AgentSession, peerTree: DatasetTree, log: pino.Logger): Promise<ResumeTokenInfo[]> {
+  const tokens = peerTree.datasets.flatMap((dataset) => (dataset.resumeToken ? [dataset.resumeToken] : []));
+  if (tokens.length === 0 || !source.hello.zfs.resumableReceive) return [];
+  return source.agent.decodeResumeTokens.query({ tokens }).catch((error: unknown) => {
+    log.warn({ err: toFleetErrorFromClient(error).toShape() }, 'could not decode resume tokens; resuming them as they are');
+    return [];
+  });
+}
+
+/**
+ * `fleet plan`: what `zfs send -nP` predicts for each stream. A snapshot the plan would take
+ * does not exist yet; its stream is estimated up to the newest existing snapshot (changes since
+ * then are not counted), and the report says which snapshot the estimate is for.
+ */
+async function addEstimates(report: UnitReport, plan: ReplicationPlan, source: AgentSession, peer: AgentSession, context: Pick<ExecutePlanInput, 'receiveOf' | 'isEncrypted' | 'senderTree'>): Promise<void> {
+  if (!source.hello.zfs.sendEstimate) return;
+  const steps = sendableSteps(plan.steps).flatMap((step) => {
+    const existing = existingTarget(step, context.senderTree!);
+    return existing ? [existing] : [];
+  });
+  if (steps.length === 0) return;
+  const estimates = await source.agent.estimate.query({ transfers: transfersOf(context, steps), peerZfs: peer.hello.zfs });
+  steps.forEach((step, index) => {
+    const stepReport = report.steps.find((candidate) => candidate.dataset === step.dataset);
+    const bytes = estimates[index];
+    if (!stepReport || bytes === null || bytes === undefined) return;
+    stepReport.estimatedBytes = bytes;
+    if (step.kind !== 'resume' && step.to.name !== stepReport.to) stepReport.estimatedTo = step.to.name;
+  });
+}
+
+/** The step with a target that exists on the source: a pending snapshot (guid 0) becomes the newest real one. */
+function existingTarget(step: SendableStep, tree: DatasetTree): SendableStep | undefined {
+  if (step.kind === 'resume' || step.to.guid !== '0') return step;
+  const real = tree.datasets.find((dataset) => dataset.name === step.dataset)?.snapshots.filter((snapshot) => snapshot.guid !== '0') ?? [];
+  const newest = real.at(-1);
+  if (!newest || (step.kind === 'incremental' && newest.guid === step.from.guid)) return undefined;
+  return { ...step, to: { name: newest.name, guid: newest.guid, createtxg: newest.createtxg } };
 }

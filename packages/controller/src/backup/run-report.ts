@@ -11,6 +11,12 @@ export interface StepReport {
   to?: string;
   /** Destination snapshots the step destroys (only with --force). */
   destroys?: string[];
+  /** What `zfs send -nP` predicts the stream carries (OpenZFS), for plans and progress. */
+  estimatedBytes?: number;
+  /** Set when the estimate is up to another snapshot than `to` (a plan's snapshot is not taken yet). */
+  estimatedTo?: string;
+  /** A partial receive of this snapshot is aborted first (`zfs recv -A`): it can never be resumed. */
+  abortsPartialReceive?: string;
   bytes?: number;
   durationMs?: number;
   code?: FleetErrorCode;

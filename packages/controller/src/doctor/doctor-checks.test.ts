@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { judgeFreeSpace, judgePeerLogin } from './doctor-checks.ts';
+import { describeCapabilities, judgeFreeSpace, judgePeerLogin } from './doctor-checks.ts';
 
 const GIB = 1024 ** 3;
 
@@ -28,5 +28,18 @@ describe('a source logging in to its peer', () => {
   test('a forced command refusing `true` still proves the login', () => {
     expect(judgePeerLogin('src1', 'backup1', { exitCode: 1, stdout: '', stderr: 'fleet-agent: only "zfs recv" is allowed\n' }).status).toBe('OK');
     expect(judgePeerLogin('src1', 'backup1', { exitCode: 0, stdout: '', stderr: '' }).message).toBe('src1 logs in to backup1');
+  });
+});
+
+describe('zfs capabilities in doctor', () => {
+  test('OpenZFS 2.3 lists every feature the engine uses and lacks none', () => {
+    const all = { listParsable: true, getTypeFilter: true, resumableReceive: true, bookmarks: true, rawSend: true, compressedSend: true, largeBlocks: true, embeddedData: true, holds: true, sendEstimate: true, receiveNoMount: true };
+    const text = describeCapabilities({ version: 'zfs-2.3.2-1~bpo12+1', implementation: 'openzfs', ...all });
+    expect(text).toBe('openzfs: zfs-2.3.2-1~bpo12+1; has: holds, resume (recv -s, send -t), raw sends (-w), -c, -L, -e, estimates (send -nP), bookmarks, list -p, get -t, recv -u');
+  });
+
+  test('zfs-fuse says what it lacks', () => {
+    const text = describeCapabilities({ version: 'zfs-fuse (pool v23)', implementation: 'zfs-fuse', listParsable: false, getTypeFilter: false, resumableReceive: false, bookmarks: false, rawSend: false, compressedSend: false, largeBlocks: false, embeddedData: false, holds: false, sendEstimate: false, receiveNoMount: true });
+    expect(text).toContain('has: recv -u; lacks: holds, resume (recv -s, send -t), raw sends (-w)');
   });
 });

@@ -1,4 +1,4 @@
-import { formatBytes, shellQuote } from '@zfs-fleet/protocol';
+import { formatBytes, shellQuote, type ZfsCapabilities } from '@zfs-fleet/protocol';
 import type { CommandResult } from '../ssh/run-command.ts';
 
 export type CheckStatus = 'OK' | 'WARN' | 'FAIL';
@@ -11,6 +11,30 @@ export interface DoctorCheck {
   status: CheckStatus;
   message: string;
   fix?: string;
+  /** The zfs check: what the host's zfs can do, as the agent probed it. */
+  capabilities?: ZfsCapabilities;
+}
+
+/** The features zfs-fleet uses, by the names doctor prints. */
+const FEATURES: ReadonlyArray<[keyof ZfsCapabilities, string]> = [
+  ['holds', 'holds'],
+  ['resumableReceive', 'resume (recv -s, send -t)'],
+  ['rawSend', 'raw sends (-w)'],
+  ['compressedSend', '-c'],
+  ['largeBlocks', '-L'],
+  ['embeddedData', '-e'],
+  ['sendEstimate', 'estimates (send -nP)'],
+  ['bookmarks', 'bookmarks'],
+  ['listParsable', 'list -p'],
+  ['getTypeFilter', 'get -t'],
+  ['receiveNoMount', 'recv -u'],
+];
+
+/** "openzfs zfs-2.3.2-1; has: holds, ...; lacks: ..." for the zfs check of doctor. */
+export function describeCapabilities(zfs: ZfsCapabilities): string {
+  const has = FEATURES.filter(([key]) => zfs[key] === true).map(([, label]) => label);
+  const lacks = FEATURES.filter(([key]) => zfs[key] !== true).map(([, label]) => label);
+  return `${zfs.implementation}: ${zfs.version}; has: ${has.join(', ') || 'none'}${lacks.length ? `; lacks: ${lacks.join(', ')}` : ''}`;
 }
 
 const GIB = 1024 ** 3;

@@ -11,7 +11,7 @@ import { runCommand } from '../ssh/run-command.ts';
 import { scanHostKey } from '../ssh/scan-host-key.ts';
 import { distinct, listUnits } from '../run/list-units.ts';
 import { zfsOverSsh } from '../ssh/zfs-over-ssh.ts';
-import { judgeFreeSpace, judgePeerLogin, peerLoginScript, type DoctorCheck } from './doctor-checks.ts';
+import { describeCapabilities, judgeFreeSpace, judgePeerLogin, peerLoginScript, type DoctorCheck } from './doctor-checks.ts';
 
 /** Every check: the config's files, then each host (all at once), in the order they print. */
 export async function runDoctor(config: FleetConfig, configPath: string, hosts: readonly string[], logger: pino.Logger): Promise<DoctorCheck[]> {
@@ -42,7 +42,7 @@ export async function checkConfigFiles(config: FleetConfig, configPath: string):
  */
 export async function checkHost(config: FleetConfig, host: string, logger: pino.Logger): Promise<DoctorCheck[]> {
   const checks: DoctorCheck[] = [];
-  const add = (check: string, status: DoctorCheck['status'], message: string, fix?: string) => checks.push({ host, check, status, message, ...(fix ? { fix } : {}) });
+  const add: Add = (check, status, message, fix, extra) => checks.push({ host, check, status, message, ...(fix ? { fix } : {}), ...extra });
   const endpoint = hostEndpoint(config, host);
   if (!(await checkReachable(config, host, endpoint, add))) return checks;
   let connection: SshConnection;
@@ -70,7 +70,7 @@ export async function checkHost(config: FleetConfig, host: string, logger: pino.
   return checks;
 }
 
-type Add = (check: string, status: DoctorCheck['status'], message: string, fix?: string) => void;
+type Add = (check: string, status: DoctorCheck['status'], message: string, fix?: string, extra?: Pick<DoctorCheck, 'capabilities'>) => void;
 
 function failed(add: Add, check: string, error: FleetError): void {
   add(check, 'FAIL', `${error.code}: ${error.message}`, error.hint);
@@ -113,7 +113,7 @@ async function checkAgentAndZfs(config: FleetConfig, host: string, connection: S
     session = await connectAgent(config, host, logger);
     add('agent', 'OK', `fleet-agent ${session.hello.agentVersion} on Node.js ${session.hello.nodeVersion}`);
     const zfs = session.hello.zfs;
-    add('zfs', zfs.implementation === 'unknown' ? 'WARN' : 'OK', `${zfs.implementation}: ${zfs.version}`, zfs.implementation === 'unknown' ? 'the agent could not tell which zfs this is; replication uses only the basic features' : undefined);
+    add('zfs', zfs.implementation === 'unknown' ? 'WARN' : 'OK', describeCapabilities(zfs), zfs.implementation === 'unknown' ? 'the agent could not tell which zfs this is; replication uses only the basic features' : undefined, { capabilities: zfs });
   } catch (error) {
     failed(add, 'agent', toFleetErrorFromClient(error));
     const found = await runCommand(connection, 'command -v zfs', { timeoutMs: 15_000 }).catch(() => undefined);

@@ -21,5 +21,17 @@ export function formatRestoreResult(report: RestoreReport): string {
   const bytes = report.steps.reduce((sum, step) => sum + (step.bytes ?? 0), 0);
   return report.status === 'up-to-date'
     ? `${report.target.host}:${report.target.dataset} already holds that snapshot; nothing to do.`
-    : `Restored ${report.target.host}:${report.target.dataset} (${formatBytes(bytes)} in ${formatDuration(report.durationMs)}); it is read-write and mounted.`;
+    : `Restored ${report.target.host}:${report.target.dataset} (${formatBytes(bytes)} in ${formatDuration(report.durationMs)}); ${describeRestoredState(report)}`;
+}
+
+/** What the restored dataset is now, from zfs's own answer: never more than it said. */
+export function describeRestoredState(report: Pick<RestoreReport, 'state' | 'target'>): string {
+  const state = report.state;
+  if (!state) return 'its state could not be read.';
+  const access = state.readonly ? 'read-only' : 'read-write';
+  if (state.keystatus === 'unavailable') {
+    const dataset = report.target.dataset;
+    return `it is ${access} but encrypted, and its key is not loaded there (keystatus=unavailable), so it is ${state.mounted ? 'mounted' : 'not mounted'}. On ${report.target.host} run \`zfs load-key ${dataset}\` (with the dataset's passphrase or key) and then \`zfs mount ${dataset}\`.`;
+  }
+  return `it is ${access} and ${state.mounted ? 'mounted' : 'not mounted'}${state.keystatus ? ` (keystatus=${state.keystatus})` : ''}.`;
 }

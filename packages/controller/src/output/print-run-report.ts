@@ -19,13 +19,21 @@ export function describeAction(step: StepReport): string {
     case 'blocked':
       return `blocked (${step.code})`;
     case 'resume':
-      return 'resume interrupted receive';
+      return step.to ? `resume interrupted receive of @${step.to}` : 'resume interrupted receive';
   }
 }
 
 function stepRow(unit: UnitReport, step: StepReport, colour: boolean): string[] {
   const status = step.action === 'blocked' ? 'blocked' : unit.status === 'failed' ? 'failed' : unit.status === 'planned' ? 'planned' : 'ok';
-  return [paint(status.toUpperCase(), status, colour), unit.host, step.dataset, `→ ${unit.peer}`, describeAction(step), step.bytes === undefined ? '' : formatBytes(step.bytes), step.durationMs === undefined ? '' : formatDuration(step.durationMs)];
+  return [
+    paint(status.toUpperCase(), status, colour),
+    unit.host,
+    step.dataset,
+    `→ ${unit.peer}`,
+    describeAction(step),
+    step.bytes !== undefined ? formatBytes(step.bytes) : step.estimatedBytes !== undefined ? `≈ ${formatBytes(step.estimatedBytes)}${step.estimatedTo ? ` (to @${step.estimatedTo})` : ''}` : '',
+    step.durationMs === undefined ? '' : formatDuration(step.durationMs),
+  ];
 }
 
 /** The human summary: one line per host/dataset/peer step, then the reasons for anything not OK. */
@@ -46,9 +54,12 @@ export function formatRunReport(report: RunReport, options: { colour: boolean })
   }
   const failed = report.units.filter((unit) => unit.status === 'failed' || unit.status === 'blocked').length;
   const verb = report.command === 'plan' ? 'planned' : 'backed up';
-  const totalBytes = report.units.flatMap((unit) => unit.steps).reduce((sum, step) => sum + (step.bytes ?? 0), 0);
+  const steps = report.units.flatMap((unit) => unit.steps);
+  const totalBytes = steps.reduce((sum, step) => sum + (step.bytes ?? 0), 0);
+  const estimated = steps.filter((step) => step.estimatedBytes !== undefined);
+  const estimate = report.command === 'plan' && estimated.length > 0 ? `, ≈ ${formatBytes(estimated.reduce((sum, step) => sum + step.estimatedBytes!, 0))} to send (zfs send -nP)` : '';
   const footer = report.ok
-    ? `${report.units.length} unit(s) ${verb}${report.command === 'backup' ? `, ${formatBytes(totalBytes)} sent` : ''} in ${formatDuration(report.durationMs)}.`
+    ? `${report.units.length} unit(s) ${verb}${report.command === 'backup' ? `, ${formatBytes(totalBytes)} sent` : estimate} in ${formatDuration(report.durationMs)}.`
     : `${failed} of ${report.units.length} unit(s) did not succeed (${formatDuration(report.durationMs)}).`;
   return [formatTable(rows), ...(notes.length ? ['', ...notes] : []), '', footer].join('\n');
 }

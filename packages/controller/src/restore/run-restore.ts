@@ -46,6 +46,8 @@ export interface RestoreReport {
   recursive: boolean;
   steps: StepReport[];
   durationMs: number;
+  /** The restored dataset as zfs reports it afterwards. */
+  state?: { mounted: boolean; readonly: boolean; keystatus?: string };
   error?: FleetErrorShape;
 }
 
@@ -161,5 +163,6 @@ async function sendBack(route: RestoreRoute, plan: ReplicationPlan, context: { c
     senderTree: context.copyTree,
     ...(context.options.onEvent ? { onEvent: context.options.onEvent } : {}),
   });
-  await targetSession.agent.finishRestore.mutate({ dataset: route.target.dataset });
+  const { state } = await targetSession.agent.finishRestore.mutate({ dataset: route.target.dataset });
+  if (state) context.report.state = state;
 }
