@@ -81,7 +81,10 @@ describe('scenario 8: the parsers against what this real host prints (fixtures r
     fixture('get-tree-2.3.stdout', actual);
     const tree = parseTree(actual);
     expect(tree.datasets.map((d) => d.name)).toEqual([root, `${root}/child`]);
-    const guids = (await vm().zfs(['list', '-Hp', '-t', 'snapshot', '-o', 'name,guid', '-r', root])).trim().split('\n').map((line) => line.split('\t'));
+    const guids = (await vm().zfs(['list', '-Hp', '-t', 'snapshot', '-o', 'name,guid', '-r', root]))
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t'));
     for (const [name, guid] of guids) {
       const [dataset, snap] = name!.split('@');
       expect(tree.datasets.find((d) => d.name === dataset)?.snapshots.find((s) => s.name === snap)?.guid).toBe(guid);

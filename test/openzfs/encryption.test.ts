@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 
 describe('scenario 5: an encrypted dataset travels raw and stays locked on the peer', () => {
-  it('is replicated raw (-w in the agents\' argv, visible at the controller\'s debug level)', async () => {
+  it("is replicated raw (-w in the agents' argv, visible at the controller's debug level)", async () => {
     const run = await runFleet(config, ['backup', 'src', '--json', '--log-level', 'debug']);
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     // The agent's own debug line with the send argv, relayed by the controller.

@@ -41,9 +41,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await openLab(fuse.dir).exec(FUSE_HOST.name, ['sh', '-c', 'cat >> /root/.ssh/authorized_keys'], { input: `${(await readFile(vm.keyFile + '.pub', 'utf8')).trim()}\n` });
 
   // Two file-backed pools: `tank` for the source, `backup` for the peer.
-  await vm.sh(
-    'set -e; for p in tank backup; do truncate -s 3G /var/tmp/$p.img; zpool create -f -o ashift=12 -O mountpoint=/$p $p /var/tmp/$p.img; done; zfs version',
-  );
+  await vm.sh('set -e; for p in tank backup; do truncate -s 3G /var/tmp/$p.img; zpool create -f -o ashift=12 -O mountpoint=/$p $p /var/tmp/$p.img; done; zfs version');
 
   project.provide('openzfs', { vmDir: vm.dir, fuseDir: fuse.dir, image, timings });
   return async () => {

@@ -10,12 +10,24 @@ let config: string;
 
 async function fuseGuids(): Promise<string[]> {
   const out = await fuseLab().zfs(FUSE_HOST.name, ['get', '-H', '-p', '-r', '-o', 'name,value', 'guid', dataset]);
-  return out.split('\n').filter((line) => line.includes('@')).map((line) => line.split('\t')[1]!).sort();
+  return out
+    .split('\n')
+    .filter((line) => line.includes('@'))
+    .map((line) => line.split('\t')[1]!)
+    .sort();
 }
 
 async function fuseHashes(): Promise<Record<string, string>> {
   const out = (await fuseLab().exec(FUSE_HOST.name, ['sh', '-c', `cd /mnt/${dataset} && find . -xdev -type f -print0 | sort -z | xargs -0 -r sha256sum`])).stdout;
-  return Object.fromEntries(out.split('\n').filter(Boolean).map((line) => { const [hash, file] = line.split(/\s+/); return [file!, hash!]; }));
+  return Object.fromEntries(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [hash, file] = line.split(/\s+/);
+        return [file!, hash!];
+      }),
+  );
 }
 
 async function copyHashes(): Promise<Record<string, string>> {

@@ -51,7 +51,7 @@ async function expectSameCopy(): Promise<void> {
 describe('scenario 4: an interrupted transfer resumes where it broke', () => {
   let firstSnapshot: string;
 
-  it('cutting the source\'s ssh mid-stream leaves a resume token, and the error names the side and the signal', async () => {
+  it("cutting the source's ssh mid-stream leaves a resume token, and the error names the side and the signal", async () => {
     const cut = await backupCutMidStream({ pattern: '^ssh .*zfs recv', signal: 'TERM' });
     expect(cut.exitCode, cut.output).toBe(1);
     expect(cut.output).toContain('killed by SIGTERM on the source');

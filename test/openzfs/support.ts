@@ -84,13 +84,26 @@ export async function getProp(dataset: string, property: string): Promise<string
 /** name → guid of a dataset's snapshots in the guest. */
 export async function snapshotGuids(dataset: string, options: { recursive?: boolean } = {}): Promise<Map<string, string>> {
   const out = await vm().zfs(['list', '-Hp', '-t', 'snapshot', '-o', 'name,guid', ...(options.recursive ? ['-r'] : ['-d', '1']), dataset]);
-  return new Map(out.split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]));
+  return new Map(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('\t') as [string, string]),
+  );
 }
 
 /** sha256 of every file of a mounted dataset in the guest (not its children's), by path relative to it. */
 export async function fileHashes(mountpoint: string): Promise<Record<string, string>> {
   const out = (await vm().sh(`cd ${mountpoint} && find . -xdev -type f -print0 | sort -z | xargs -0 -r sha256sum`)).stdout;
-  return Object.fromEntries(out.split('\n').filter(Boolean).map((line) => { const [hash, file] = line.split(/\s+/); return [file!, hash!]; }));
+  return Object.fromEntries(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [hash, file] = line.split(/\s+/);
+        return [file!, hash!];
+      }),
+  );
 }
 
 /** Writes `megabytes` of random data into a file in the guest. */
@@ -103,5 +116,9 @@ export async function holds(dataset: string): Promise<string[]> {
   const snaps = (await vm().zfs(['list', '-H', '-t', 'snapshot', '-o', 'name', '-r', dataset])).split('\n').filter(Boolean);
   if (snaps.length === 0) return [];
   const out = await vm().zfs(['holds', '-H', ...snaps]);
-  return out.split('\n').filter(Boolean).map((line) => line.split('\t').slice(0, 2).join('\t')).sort();
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('\t').slice(0, 2).join('\t'))
+    .sort();
 }

@@ -104,7 +104,12 @@ export const agentRouter = t.router({
     const encryption = (await ctx.capabilities()).rawSend;
     const properties = ['mounted', 'readonly', ...(encryption ? ['keystatus', 'encryption'] : [])];
     const result = await ctx.zfs.run(['get', '-H', '-o', 'property,value', properties.join(','), input.dataset], { allowFailure: true });
-    const values = new Map(result.stdout.split('\n').filter(Boolean).map((line) => line.split('\t') as [string, string]));
+    const values = new Map(
+      result.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('\t') as [string, string]),
+    );
     const keystatus = values.get('keystatus');
     if (result.exitCode !== 0 || !values.has('mounted')) return { dataset: input.dataset, state: null };
     return {

@@ -80,7 +80,10 @@ export const ResumeTokenInfoSchema = z.object({
   /** Decimal, as in the trees: the snapshot is matched by guid, its name may have changed. */
   toGuid: z.string().regex(/^[0-9]+$/),
   /** Present for an interrupted incremental: its base. */
-  fromGuid: z.string().regex(/^[0-9]+$/).optional(),
+  fromGuid: z
+    .string()
+    .regex(/^[0-9]+$/)
+    .optional(),
 });
 export type ResumeTokenInfo = z.infer<typeof ResumeTokenInfoSchema>;
 

@@ -103,7 +103,7 @@ describe('classifyZfsError on recorded stderr', () => {
   ] as const)('%s → %s', (file, code) => {
     expect(classifyZfsError(fixture(file)).code).toBe(code);
   });
-  it('OpenZFS 2.3 (recorded on the suite\'s host): a missing incremental base is BASE_MISSING, as on zfs-fuse, once the argv says it was the base', () => {
+  it("OpenZFS 2.3 (recorded on the suite's host): a missing incremental base is BASE_MISSING, as on zfs-fuse, once the argv says it was the base", () => {
     const stderr = fixture('openzfs-2/send-nobase-2.3.stderr');
     const missing = /cannot open '([^']+)'/.exec(stderr)![1]!;
     expect(classifyZfsError(stderr, ['send', '-i', missing, `${missing.split('@')[0]}@two`]).code).toBe('BASE_MISSING');

@@ -55,11 +55,7 @@ export async function vmDown(dir: string): Promise<void> {
 export function openVm(dir: string): OpenZfsVm {
   dir = path.resolve(dir);
   const description = JSON.parse(readFileSync(path.join(dir, 'vm.json'), 'utf8')) as VmDescription;
-  const sshArgs = [
-    '-i', description.keyFile, '-p', String(description.port),
-    '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes',
-    'root@127.0.0.1',
-  ];
+  const sshArgs = ['-i', description.keyFile, '-p', String(description.port), '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', 'root@127.0.0.1'];
   const run = async (command: string, argv: string[], options: { input?: string | Buffer; reject?: boolean; timeoutMs?: number }) => {
     const result = await execa('ssh', [...sshArgs, command], {
       reject: false,

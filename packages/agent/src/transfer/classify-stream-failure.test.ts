@@ -19,10 +19,20 @@ describe('classifyStreamFailure', () => {
 
   it.each([
     ['ssh could not connect to the peer', outcome({ ssh: ssh(255, fixture('ssh-connection-refused.stderr')), send: sendLostReader }), 'SSH_CONNECT_FAILED', /could not reach peer "backup1" \(10\.77\.0\.21\) over ssh: ssh: connect to host 127\.0\.0\.1 port 1: Connection refused/],
-    ['the peer refused this host\'s key', outcome({ ssh: ssh(255, fixture('ssh-permission-denied.stderr')), send: sendLostReader }), 'SSH_CONNECT_FAILED', /Permission denied \(publickey\)/],
-    ['the connection dropped mid-stream', outcome({ ssh: ssh(255, fixture('ssh-closed-by-peer.stderr')), send: sendLostReader }), 'STREAM_FAILED', /connection to peer "backup1" broke while it received "tank\/a@s2" \(ssh exit 255: Connection to 10\.77\.0\.21 closed by remote host\.\).*; nothing partial was kept\./],
-    ['ssh was killed on the source mid-stream (a resumable receive)', { ...outcome({ ssh: { command: 'ssh', exitCode: 143, signal: 'SIGTERM', stderr: '' }, send: sendLostReader }) }, 'STREAM_FAILED', /ssh connection from the source to peer "backup1" was killed by SIGTERM on the source while sending "tank\/a@s2"; zfs send on the source then stopped: killed by SIGPIPE/],
-    ['the peer\'s restricted key refused a rollback', outcome({ ssh: ssh(1, fixture('agent-refused-rollback.stderr')), send: sendLostReader }), 'PERMISSION_DENIED', /refused the receive of "tank\/a@s2" under this host's replication key: refused: this key may not roll back/],
+    ["the peer refused this host's key", outcome({ ssh: ssh(255, fixture('ssh-permission-denied.stderr')), send: sendLostReader }), 'SSH_CONNECT_FAILED', /Permission denied \(publickey\)/],
+    [
+      'the connection dropped mid-stream',
+      outcome({ ssh: ssh(255, fixture('ssh-closed-by-peer.stderr')), send: sendLostReader }),
+      'STREAM_FAILED',
+      /connection to peer "backup1" broke while it received "tank\/a@s2" \(ssh exit 255: Connection to 10\.77\.0\.21 closed by remote host\.\).*; nothing partial was kept\./,
+    ],
+    [
+      'ssh was killed on the source mid-stream (a resumable receive)',
+      { ...outcome({ ssh: { command: 'ssh', exitCode: 143, signal: 'SIGTERM', stderr: '' }, send: sendLostReader }) },
+      'STREAM_FAILED',
+      /ssh connection from the source to peer "backup1" was killed by SIGTERM on the source while sending "tank\/a@s2"; zfs send on the source then stopped: killed by SIGPIPE/,
+    ],
+    ["the peer's restricted key refused a rollback", outcome({ ssh: ssh(1, fixture('agent-refused-rollback.stderr')), send: sendLostReader }), 'PERMISSION_DENIED', /refused the receive of "tank\/a@s2" under this host's replication key: refused: this key may not roll back/],
     ['zfs recv found the destination there', outcome({ ssh: ssh(1, fixture('recv-exists.stderr')), send: sendLostReader }), 'DESTINATION_NOT_EMPTY', /zfs recv on peer "backup1" failed for "tank\/a@s2": cannot receive new filesystem stream: destination 'tank\/rx\/Media' exists/],
     ['zfs recv failed in a way nobody names', outcome({ ssh: ssh(1, 'cannot receive: invalid stream (checksum mismatch)\n') }), 'STREAM_FAILED', /failed for "tank\/a@s2": cannot receive: invalid stream \(checksum mismatch\)/],
   ])('blames the peer when %s', (_what, given, code, message) => {

@@ -52,7 +52,7 @@ export function classifyStreamFailure(outcome: StreamOutcome, subject: StreamSub
     }
     if (send.error && send.error.code !== 'ZFS_FAILED' && !isBrokenPipe(send.stderr, send.exitCode)) return send.error;
     if (ssh.exitCode === 255 && !isReceiveRefusal(stderr)) {
-      return new FleetError('STREAM_FAILED', `The connection to peer "${peer.name}" broke while it received "${transfer}" (ssh exit 255${stderr ? `: ${stderr}` : ', no message: the connection or the peer\'s zfs recv was cut'})${describeSend(send)}; ${partial}.`, {
+      return new FleetError('STREAM_FAILED', `The connection to peer "${peer.name}" broke while it received "${transfer}" (ssh exit 255${stderr ? `: ${stderr}` : ", no message: the connection or the peer's zfs recv was cut"})${describeSend(send)}; ${partial}.`, {
         hint: 'Run again; check the peer if it keeps happening.',
         details: { peer: peer.name, stderr },
       });

@@ -50,7 +50,9 @@ function outcomeOf(command: string, child: ChildProcess): Promise<ProcessOutcome
       stderr = (stderr + text).slice(-8000);
     });
   return new Promise((resolve) => {
-    child.on('error', (error) => { stderr += String(error); });
+    child.on('error', (error) => {
+      stderr += String(error);
+    });
     child.on('close', (code, signal) => resolve({ command, exitCode: code ?? signalExitCode(signal), ...(signal ? { signal } : {}), stderr }));
   });
 }

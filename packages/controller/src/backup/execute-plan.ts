@@ -52,9 +52,7 @@ export async function executePlan(input: ExecutePlanInput): Promise<void> {
 export function transfersOf(input: Pick<ExecutePlanInput, 'receiveOf' | 'isEncrypted' | 'senderTree'>, sendable: readonly SendableStep[]): Transfer[] {
   return sendable.map((step) => ({
     dataset: step.dataset,
-    ...(step.kind === 'resume'
-      ? { resumeToken: step.token, recursive: false, force: false, ...(step.to ? { to: step.to.name } : {}), ...(step.from ? { from: step.from.name } : {}) }
-      : { to: step.to.name, recursive: step.recursive, force: step.force }),
+    ...(step.kind === 'resume' ? { resumeToken: step.token, recursive: false, force: false, ...(step.to ? { to: step.to.name } : {}), ...(step.from ? { from: step.from.name } : {}) } : { to: step.to.name, recursive: step.recursive, force: step.force }),
     ...(step.kind === 'incremental' ? { from: step.from.name } : {}),
     raw: input.isEncrypted?.(step.dataset) ?? false,
     ...(step.kind === 'full' && input.senderTree ? { sizeHint: fullStreamSize(input.senderTree, step.dataset, step.recursive) } : {}),

@@ -141,9 +141,7 @@ async function backUpUnit(unit: Unit, context: UnitContext): Promise<UnitReport>
   const plan = planUnit(unit, sourceTree, copy.tree, options, resumeTokens);
   const report: UnitReport = { host: unit.host, dataset: unit.entry.dataset, peer: unit.peer, status: 'planned', steps: plan.steps.map(reportStep) };
   if (options.dryRun) {
-    await addEstimates(report, plan, sourceSession, peerSession, transferContext(unit, sourceTree)).catch((error: unknown) =>
-      logger.warn({ err: toFleetErrorFromClient(error).toShape() }, 'could not estimate the stream sizes'),
-    );
+    await addEstimates(report, plan, sourceSession, peerSession, transferContext(unit, sourceTree)).catch((error: unknown) => logger.warn({ err: toFleetErrorFromClient(error).toShape() }, 'could not estimate the stream sizes'));
     return { ...report, status: unitStatus(report.steps, false) };
   }
   const run = { unit, plan, report, source: sourceSession, peer: peerSession, sourceTree, peerTree: copy.tree, config: context.config, logger, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };

@@ -39,7 +39,21 @@ describe('zfs capabilities in doctor', () => {
   });
 
   test('zfs-fuse says what it lacks', () => {
-    const text = describeCapabilities({ version: 'zfs-fuse (pool v23)', implementation: 'zfs-fuse', listParsable: false, getTypeFilter: false, resumableReceive: false, bookmarks: false, rawSend: false, compressedSend: false, largeBlocks: false, embeddedData: false, holds: false, sendEstimate: false, receiveNoMount: true });
+    const text = describeCapabilities({
+      version: 'zfs-fuse (pool v23)',
+      implementation: 'zfs-fuse',
+      listParsable: false,
+      getTypeFilter: false,
+      resumableReceive: false,
+      bookmarks: false,
+      rawSend: false,
+      compressedSend: false,
+      largeBlocks: false,
+      embeddedData: false,
+      holds: false,
+      sendEstimate: false,
+      receiveNoMount: true,
+    });
     expect(text).toContain('has: recv -u; lacks: holds, resume (recv -s, send -t), raw sends (-w)');
   });
 });
