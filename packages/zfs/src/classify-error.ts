@@ -20,6 +20,8 @@ const RULES: readonly Rule[] = [
   { pattern: /destination \S* ?has been modified/i, code: 'DESTINATION_MODIFIED', hint: 'Something wrote to the destination since its last snapshot; `--force` rolls it back.' },
   { pattern: /destination has snapshots|must destroy them to overwrite/i, code: 'DESTINATION_AHEAD', hint: 'The destination has newer snapshots than the base; `--force` rolls them back.' },
   { pattern: /destination '.*' exists|must specify -F to overwrite/i, code: 'DESTINATION_NOT_EMPTY', hint: 'The destination already holds a dataset; `--force` replaces it.' },
+  // OpenZFS's `zfs destroy pool/ds@nope`; zfs-fuse says "dataset does not exist" (same code).
+  { pattern: /could not find any snapshots to destroy/i, code: 'DATASET_NOT_FOUND' },
   { pattern: /does not match incremental source|incremental source .* does not exist|could not find any snapshots/i, code: 'BASE_MISSING', hint: BASE_MISSING_HINT },
   { pattern: /permission denied|insufficient privileges|operation not permitted/i, code: 'PERMISSION_DENIED' },
   { pattern: /dataset is busy|pool is busy|device busy/i, code: 'DATASET_BUSY', hint: 'Try again when the dataset is not in use.' },

@@ -111,6 +111,7 @@ describe('classifyZfsError on recorded stderr', () => {
     // Anything else that is missing stays DATASET_NOT_FOUND.
     expect(classifyZfsError(stderr, ['send', `${missing.split('@')[0]}@two`]).code).toBe('DATASET_NOT_FOUND');
     expect(classifyZfsError(fixture('openzfs-2/recv-exists-2.3.stderr')).code).toBe('DESTINATION_NOT_EMPTY');
+    expect(classifyZfsError(fixture('openzfs-2/destroy-missing-2.3.stderr')).code).toBe('DATASET_NOT_FOUND');
   });
   it.each([
     ['cannot receive incremental stream: destination tank/b has been modified\nsince most recent snapshot', 'DESTINATION_MODIFIED'],
