@@ -3,11 +3,8 @@ import { newestCommonSnapshot } from './newest-common-snapshot.ts';
 import { formatSnapshotNames, sortByCreatetxg, toSnapshotRef } from './snapshot-ref.ts';
 import { blockedStep, withWarnings, type PlanInput, type ReplicationStep, type SnapshotRef } from './steps.ts';
 
-/** Freshly created datasets reference a few tens of KiB; anything near this holds real data. */
-export const DEFAULT_EMPTY_BYTES = 1 << 20;
-
 type Where = { dataset: DatasetName; destination: DatasetName };
-type Options = Pick<PlanInput, 'target' | 'forceFull' | 'force' | 'emptyBytesThreshold' | 'base' | 'resumeTokens'>;
+type Options = Pick<PlanInput, 'target' | 'forceFull' | 'force' | 'base' | 'resumeTokens'>;
 
 /**
  * What one dataset needs, ignoring its neighbours in the tree. A step destroys destination
@@ -90,9 +87,9 @@ function planFromBase(base: SnapshotInfo, to: SnapshotRef, destination: DatasetI
 
 /** No usable base: only a full stream will do, and it may have to replace the destination. */
 function planWithoutBase(to: SnapshotRef, destination: DatasetInfo, where: Where, options: Options & { hadBase: boolean }): ReplicationStep {
-  const threshold = options.emptyBytesThreshold ?? DEFAULT_EMPTY_BYTES;
-  if (destination.snapshots.length === 0 && destination.referencedBytes < threshold) {
-    // Nothing there to lose: an empty, freshly created dataset is received over with -F.
+  if (destination.snapshots.length === 0 && destination.createdByFleet === true) {
+    // Nothing of a user's there: zfs-fleet created it (a parent of copies) and nothing was
+    // received into it yet. Its children are other datasets: a full stream without -R leaves them.
     return { ...where, kind: 'full', recursive: false, to, force: true };
   }
   const existing = sortByCreatetxg(destination.snapshots).map(toSnapshotRef);
@@ -108,5 +105,6 @@ function planWithoutBase(to: SnapshotRef, destination: DatasetInfo, where: Where
   if (existing.length > 0) {
     return blockedStep(where, 'NO_COMMON_SNAPSHOT', `"${where.destination}" exists with ${holds}, but shares no snapshot with the source. --force would ${destroys}.`, details);
   }
-  return blockedStep(where, 'DESTINATION_NOT_EMPTY', `"${where.destination}" exists and holds ${formatBytes(destination.referencedBytes)} of data but no snapshots. --force would ${destroys}.`, details);
+  // Size proves nothing (a few config files are small): only a dataset zfs-fleet made is known to be empty.
+  return blockedStep(where, 'DESTINATION_NOT_EMPTY', `"${where.destination}" exists with no snapshots and was not created by zfs-fleet; it references ${formatBytes(destination.referencedBytes)}. --force would ${destroys}.`, details);
 }

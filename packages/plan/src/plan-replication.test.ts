@@ -128,7 +128,7 @@ const singleDatasetCases: Case[] = [
     source: { 'tank/a': ['s1'] },
     peer: { 'tank/a': { snapshots: [], bytes: 50_000_000 } },
     expected: { kind: 'blocked', code: 'DESTINATION_NOT_EMPTY', details: { snapshots: [], referencedBytes: 50_000_000 } },
-    reasonContains: ['50.0 MB', 'no snapshots', '--force would replace its data'],
+    reasonContains: ['50.0 MB', 'no snapshots', 'not created by zfs-fleet', '--force would replace its data'],
   },
   {
     title: 'with --force a peer dataset holding data but no snapshots is replaced',
@@ -138,18 +138,30 @@ const singleDatasetCases: Case[] = [
     expected: { kind: 'full', force: true, replace: { snapshotsToDestroy: [], referencedBytes: 50_000_000 } },
   },
   {
-    title: 'an empty, freshly created peer dataset is received over without --force',
+    title: 'a dataset zfs-fleet created, still without snapshots, is received over without --force',
     source: { 'tank/a': ['s1'] },
-    peer: { 'tank/a': { snapshots: [], bytes: 24_576 } },
+    peer: { 'tank/a': { snapshots: [], bytes: 24_576, createdByFleet: true } },
     expected: { kind: 'full', to: { name: 's1' }, force: true },
     absent: ['replace'],
   },
   {
-    title: 'the emptiness threshold can be lowered',
+    title: 'a small dataset zfs-fleet did not create (a few config files) is blocked, however small',
     source: { 'tank/a': ['s1'] },
-    peer: { 'tank/a': { snapshots: [], bytes: 24_576 } },
-    input: { emptyBytesThreshold: 4_096 },
+    peer: { 'tank/a': { snapshots: [], bytes: 10_240 } },
+    expected: { kind: 'blocked', code: 'DESTINATION_NOT_EMPTY', details: { snapshots: [], referencedBytes: 10_240 } },
+    reasonContains: ['not created by zfs-fleet'],
+  },
+  {
+    title: 'a dataset whose mark is not local (received or inherited) is no proof of origin and is blocked',
+    source: { 'tank/a': ['s1'] },
+    peer: { 'tank/a': { snapshots: [], bytes: 24_576, createdByFleet: false } },
     expected: { kind: 'blocked', code: 'DESTINATION_NOT_EMPTY' },
+  },
+  {
+    title: 'a dataset zfs-fleet created that has snapshots now is not empty: no shared snapshot blocks',
+    source: { 'tank/a': ['s1'] },
+    peer: { 'tank/a': { snapshots: ['x1=11'], createdByFleet: true } },
+    expected: { kind: 'blocked', code: 'NO_COMMON_SNAPSHOT' },
   },
   {
     title: 'a peer with snapshots newer than the base is blocked, listing them',
@@ -291,12 +303,21 @@ const treeCases: TreeCase[] = [
     ],
   },
   {
-    title: 'a new tree whose root lands on an existing empty dataset is sent per dataset, -F only for the root',
+    title: 'a new tree whose root lands on a dataset zfs-fleet created is sent per dataset, -F only for the root',
     source: { 'tank/a': ['s1'], 'tank/a/b': ['s1'] },
-    peer: { 'tank/a': { snapshots: [], bytes: 24_576 } },
+    peer: { 'tank/a': { snapshots: [], bytes: 24_576, createdByFleet: true } },
     expected: [
       { dataset: 'tank/a', kind: 'full', recursive: false, force: true },
       { dataset: 'tank/a/b', kind: 'full', recursive: false, force: false },
+    ],
+  },
+  {
+    title: 'a dataset zfs-fleet created whose children already hold copies is received over without -R, so the children stay',
+    source: { 'tank/a': ['s1'], 'tank/a/b': ['s1'] },
+    peer: { 'tank/a': { snapshots: [], createdByFleet: true }, 'tank/a/b': ['s1'] },
+    expected: [
+      { dataset: 'tank/a', kind: 'full', recursive: false, force: true },
+      { dataset: 'tank/a/b', kind: 'up-to-date' },
     ],
   },
   {

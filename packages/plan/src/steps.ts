@@ -28,8 +28,6 @@ export interface PlanInput {
   force: boolean;
   /** Let `-R` streams received with `-F` delete what the source deleted. Off by default. */
   mirrorDeletions: boolean;
-  /** A destination without snapshots referencing less than this counts as empty. Default 1 MiB. */
-  emptyBytesThreshold?: number;
   /** Use this snapshot as the incremental base instead of the newest common one (`restore --start`). */
   base?: SnapshotName;
   /**

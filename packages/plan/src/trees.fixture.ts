@@ -6,9 +6,9 @@ import type { PlanInput } from './steps.ts';
  * Trees for tests, from `{ 'tank/a': ['s1', 's2'] }`. A snapshot's guid derives from its source
  * dataset and name, so the same snapshot on both sides shares a guid as a real replication
  * would give. `'s2=999'` overrides the guid (a collision), `'s2#50'` the createtxg; otherwise
- * createtxg follows list order. A dataset given as an object can set its bytes or resume token.
+ * createtxg follows list order. A dataset given as an object can set its bytes, resume token or zfs-fleet's mark.
  */
-export type DatasetSpec = string[] | { snapshots: string[]; bytes?: number; resumeToken?: string };
+export type DatasetSpec = string[] | { snapshots: string[]; bytes?: number; resumeToken?: string; createdByFleet?: boolean };
 
 export const PEER_ROOT = 'backup/fleet/src1';
 export const toPeer = (name: string) => `${PEER_ROOT}/${name}` as DatasetName;
@@ -42,7 +42,7 @@ export function planFor(source: DatasetTree, destination: DatasetTree, overrides
 export const snapshot = (name: string) => ({ kind: 'snapshot' as const, name: name as SnapshotName });
 
 function buildDataset(name: string, sourceName: string, spec: DatasetSpec): DatasetInfo {
-  const { snapshots, bytes = 32_768, resumeToken } = Array.isArray(spec) ? { snapshots: spec } : spec;
+  const { snapshots, bytes = 32_768, resumeToken, createdByFleet } = Array.isArray(spec) ? { snapshots: spec } : spec;
   return {
     name: name as DatasetName,
     type: 'filesystem',
@@ -50,6 +50,7 @@ function buildDataset(name: string, sourceName: string, spec: DatasetSpec): Data
     referencedBytes: bytes,
     snapshots: snapshots.map((entry, index) => buildSnapshot(sourceName, entry, 100 + index)),
     ...(resumeToken ? { resumeToken } : {}),
+    ...(createdByFleet !== undefined ? { createdByFleet } : {}),
   };
 }
 

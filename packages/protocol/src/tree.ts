@@ -27,6 +27,10 @@ export const DatasetInfoSchema = z.object({
   resumeToken: z.string().optional(),
   /** OpenZFS ≥ 0.8 only: native encryption is on, so the data travels raw or not at all. */
   encrypted: z.boolean().optional(),
+  /** zfs-fleet created it (its `zfs-fleet:created` is set locally): proof that it held nothing of a user's. */
+  createdByFleet: z.boolean().optional(),
+  /** Filesystems: `canmount` as in effect, and as received from a stream when that differs. */
+  canmount: z.object({ value: z.string(), received: z.string().optional() }).optional(),
 });
 export type DatasetInfo = z.infer<typeof DatasetInfoSchema>;
 

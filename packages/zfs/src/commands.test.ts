@@ -145,24 +145,25 @@ describe('send size estimate', () => {
 });
 
 describe('createDatasets', () => {
-  it('tries again when a concurrent create of a parent raced it', async () => {
+  it('creates each missing level on its own, marked as created by zfs-fleet, and takes "already exists" as done (a concurrent run won the race)', async () => {
     const { createDatasets } = await import('./commands.ts');
     const argv: string[][] = [];
     const answers = [
       { exitCode: 1, stdout: '', stderr: "cannot create 'backup/fleet': dataset already exists" },
       { exitCode: 0, stdout: '', stderr: '' },
     ];
-    const zfs: ZfsExec = {
-      run: async (args) => (argv.push([...args]), answers.shift()!),
-      spawn: () => {
-        throw new Error('unused');
-      },
-      calls: () => ({ total: 0, byVerb: {} }),
-    };
-    await createDatasets(zfs, ['backup/fleet/src1'], { properties: { atime: 'off' } });
+    const zfs: ZfsExec = { run: async (args) => (argv.push([...args]), answers.shift()!), spawn: () => { throw new Error('unused'); }, calls: () => ({ total: 0, byVerb: {} }) };
+    await createDatasets(zfs, ['backup/fleet/src1'], { properties: { atime: 'off' }, createdAt: new Date('2026-12-02T00:00:00Z') });
+    const mark = ['-o', 'zfs-fleet:created=2026-12-02T00:00:00.000Z'];
     expect(argv).toEqual([
-      ['create', '-p', '-o', 'atime=off', 'backup/fleet/src1'],
-      ['create', '-p', '-o', 'atime=off', 'backup/fleet/src1'],
+      ['create', ...mark, 'backup/fleet'],
+      ['create', ...mark, '-o', 'atime=off', 'backup/fleet/src1'],
     ]);
+  });
+
+  it('fails on any other error', async () => {
+    const { createDatasets } = await import('./commands.ts');
+    const zfs: ZfsExec = { run: async () => ({ exitCode: 1, stdout: '', stderr: 'cannot create: out of space' }), spawn: () => { throw new Error('unused'); }, calls: () => ({ total: 0, byVerb: {} }) };
+    await expect(createDatasets(zfs, ['backup/x'])).rejects.toMatchObject({ message: expect.stringContaining('out of space') });
   });
 });

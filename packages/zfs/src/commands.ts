@@ -1,6 +1,7 @@
 import { parseDatasetName, parseSnapshotName } from '@zfs-fleet/protocol';
 import { isAlreadyExists } from './classify-error.ts';
 import { zfsFailure, type ZfsExec } from './exec.ts';
+import { CREATED_PROPERTY } from './parse-tree.ts';
 
 export interface SnapshotRequest {
   dataset: string;
@@ -22,17 +23,24 @@ export async function createSnapshots(zfs: ZfsExec, requests: readonly SnapshotR
   for (const name of names) await zfs.run(['snapshot', ...flags, name]);
 }
 
-/** Creates datasets and any missing parents (`mkdir -p` semantics); existing ones are left alone. */
-export async function createDatasets(zfs: ZfsExec, datasets: readonly string[], options: { properties?: Record<string, string> } = {}): Promise<void> {
+/**
+ * Creates datasets and any missing parents (`mkdir -p` semantics), top-down one level per call,
+ * each marked with {@link CREATED_PROPERTY} so a later plan knows it held nothing of a user's.
+ * Existing datasets are left alone and unmarked. `properties` go on the requested datasets only.
+ */
+export async function createDatasets(zfs: ZfsExec, datasets: readonly string[], options: { properties?: Record<string, string>; createdAt?: Date } = {}): Promise<void> {
   const props = Object.entries(options.properties ?? {}).flatMap(([key, value]) => ['-o', `${key}=${value}`]);
+  const mark = ['-o', `${CREATED_PROPERTY}=${(options.createdAt ?? new Date()).toISOString()}`];
   for (const dataset of datasets) {
-    const argv = ['create', '-p', ...props, parseDatasetName(dataset)];
-    // Two sources backing up into a new receive root at once race to create its parents;
-    // the loser's `-p` then finds them there on a second try.
-    const first = await zfs.run(argv, { allowFailure: true });
-    if (first.exitCode !== 0) {
-      if (!isAlreadyExists(first.stderr)) throw zfsFailure(argv, first.stderr, first.exitCode);
-      await zfs.run(argv);
+    const parts = parseDatasetName(dataset).split('/');
+    // The pool's root dataset always exists; every level below it is created by its own call.
+    for (let depth = 2; depth <= parts.length; depth += 1) {
+      const name = parts.slice(0, depth).join('/');
+      const argv = ['create', ...mark, ...(depth === parts.length ? props : []), name];
+      const result = await zfs.run(argv, { allowFailure: true });
+      // Two sources backing up into a new receive root at once race to create its parents: the
+      // loser finds them there, which is what it wanted.
+      if (result.exitCode !== 0 && !isAlreadyExists(result.stderr)) throw zfsFailure(argv, result.stderr, result.exitCode);
     }
   }
 }

@@ -25,7 +25,7 @@ describe('listTree', () => {
   it('lists all roots with one zfs call and reports the missing ones (zfs-fuse, exit 1)', async () => {
     const zfs = recordedZfs({ exitCode: 1, stdout: fixture('zfs-fuse/get-tree-missing-root.stdout'), stderr: fixture('zfs-fuse/get-tree-missing-root.stderr') });
     const { tree, missingRoots } = await listTree(zfs, ['tank/Media', 'tank/nope'], { resumableReceive: false });
-    expect(zfs.argv).toEqual([['get', '-H', '-p', '-r', '-o', 'name,property,value', 'type,guid,createtxg,creation,referenced', 'tank/Media', 'tank/nope']]);
+    expect(zfs.argv).toEqual([['get', '-H', '-p', '-r', '-o', 'name,property,value,received,source', 'type,guid,createtxg,creation,referenced,canmount,zfs-fleet:created', 'tank/Media', 'tank/nope']]);
     expect(missingRoots).toEqual(['tank/nope']);
     expect(tree.datasets).toHaveLength(3);
   });
@@ -36,7 +36,7 @@ describe('listTree', () => {
   });
 
   it('asks for resume tokens only where zfs has them', () => {
-    expect(listTreeArgs(['tank'], { resumableReceive: true })).toContain('type,guid,createtxg,creation,referenced,receive_resume_token');
+    expect(listTreeArgs(['tank'], { resumableReceive: true })).toContain('type,guid,createtxg,creation,referenced,canmount,zfs-fleet:created,receive_resume_token');
   });
 
   it('makes no call for no roots', async () => {

@@ -1,12 +1,17 @@
 import type { DatasetName, DatasetTree, ZfsCapabilities } from '@zfs-fleet/protocol';
 import { missingDatasetOf } from './classify-error.ts';
 import { zfsFailure, type ZfsExec } from './exec.ts';
-import { ENCRYPTION_PROPERTY, parseTree, RESUME_TOKEN_PROPERTY, TREE_PROPERTIES } from './parse-tree.ts';
+import { CREATED_PROPERTY, ENCRYPTION_PROPERTY, parseTree, RESUME_TOKEN_PROPERTY, TREE_COLUMNS, TREE_PROPERTIES } from './parse-tree.ts';
 
 export function listTreeArgs(roots: readonly string[], capabilities: Pick<ZfsCapabilities, 'resumableReceive'> & Partial<Pick<ZfsCapabilities, 'rawSend'>>): string[] {
   // Properties older zfs lacks make the whole call fail, so ask only for what this zfs has.
-  const properties = [...TREE_PROPERTIES, ...(capabilities.resumableReceive ? [RESUME_TOKEN_PROPERTY] : []), ...(capabilities.rawSend ? [ENCRYPTION_PROPERTY] : [])];
-  return ['get', '-H', '-p', '-r', '-o', 'name,property,value', properties.join(','), ...roots];
+  const properties = [
+    ...TREE_PROPERTIES,
+    CREATED_PROPERTY,
+    ...(capabilities.resumableReceive ? [RESUME_TOKEN_PROPERTY] : []),
+    ...(capabilities.rawSend ? [ENCRYPTION_PROPERTY] : []),
+  ];
+  return ['get', '-H', '-p', '-r', '-o', TREE_COLUMNS, properties.join(','), ...roots];
 }
 
 /**

@@ -33,8 +33,35 @@ describe('parseTree', () => {
     expect(() => parseTree('tank\ttype\tfilesystem\ntank\tguid\t2.49E\ntank\treferenced\t128K\n')).toThrow(/guid of "tank" is "2.49E"/);
   });
 
-  it('refuses lines that are not name, property, value', () => {
-    expect(() => parseTree('tank type filesystem\n')).toThrow(/expected 3/);
+  it('refuses lines that are not name, property, value[, received, source]', () => {
+    expect(() => parseTree('tank type filesystem\n')).toThrow(/expected 3 or 5/);
+  });
+
+  it('reads the received and source columns: proof of origin only from a local mark, canmount with its received value, names with spaces', () => {
+    const rows = [
+      ['backup/fleet', 'filesystem', '-', 'local'],
+      ['backup/fleet/tank/with space', 'filesystem', 'off', 'received'],
+      ['backup/fleet/tank/with space@manual snap', 'snapshot', '-', '-'],
+    ];
+    const lines = rows.flatMap(([name, type, received, markSource], index) => [
+      `${name}\ttype\t${type}\t-\t-`,
+      `${name}\tguid\t${100 + index}\t-\t-`,
+      `${name}\tcreatetxg\t${10 + index}\t-\t-`,
+      `${name}\tcreation\t1795415400\t-\t-`,
+      `${name}\treferenced\t131072\t-\t-`,
+      `${name}\tzfs-fleet:created\t${markSource === '-' ? '-' : '2026-12-02T00:00:00.000Z'}\t-\t${markSource}`,
+      `${name}\tcanmount\t${type === 'snapshot' ? '-' : 'noauto'}\t${received}\t${type === 'snapshot' ? '-' : 'local'}`,
+    ]);
+    const tree = parseTree(`${lines.join('\n')}\n`);
+    expect(tree.datasets).toEqual([
+      expect.objectContaining({ name: 'backup/fleet', createdByFleet: true, canmount: { value: 'noauto' } }),
+      expect.objectContaining({
+        name: 'backup/fleet/tank/with space',
+        createdByFleet: false,
+        canmount: { value: 'noauto', received: 'off' },
+        snapshots: [expect.objectContaining({ name: 'manual snap', guid: '102' })],
+      }),
+    ]);
   });
 
   it('parses an empty listing as an empty tree', () => {

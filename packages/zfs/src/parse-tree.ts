@@ -1,27 +1,41 @@
 import { FleetError, type DatasetInfo, type DatasetName, type DatasetTree, type SnapshotInfo, type SnapshotName } from '@zfs-fleet/protocol';
 
 /** The properties one `zfs get` call reads for a whole tree (see listTreeArgs). */
-export const TREE_PROPERTIES = ['type', 'guid', 'createtxg', 'creation', 'referenced'] as const;
+export const TREE_PROPERTIES = ['type', 'guid', 'createtxg', 'creation', 'referenced', 'canmount'] as const;
 export const RESUME_TOKEN_PROPERTY = 'receive_resume_token';
 export const ENCRYPTION_PROPERTY = 'encryption';
+/**
+ * zfs-fleet marks the datasets it creates (receive roots, parents of copies) with this user
+ * property, set locally. Only such a dataset, still without snapshots, may be received over
+ * without --force: a local value is proof of origin, an inherited or received one is not.
+ */
+export const CREATED_PROPERTY = 'zfs-fleet:created';
+/** The columns listTree asks for: `received` and `source` tell a copy's own values from the source's. */
+export const TREE_COLUMNS = 'name,property,value,received,source';
 
-type Row = Map<string, string>;
+interface Cell {
+  value: string;
+  received: string;
+  source: string;
+}
+type Row = Map<string, Cell>;
 
 /**
- * Parses `zfs get -H -p -o name,property,value PROPS...` output (tab-separated, exact numbers)
- * into datasets with their snapshots. Datasets come out parents-first, snapshots oldest-first
- * by createtxg: creation times have one-second resolution and names sort arbitrarily.
+ * Parses `zfs get -H -p -o name,property,value[,received,source] PROPS...` output
+ * (tab-separated, exact numbers) into datasets with their snapshots. Datasets come out
+ * parents-first, snapshots oldest-first by createtxg: creation times have one-second
+ * resolution and names sort arbitrarily. Names may hold spaces: only tabs separate fields.
  */
 export function parseTree(output: string): DatasetTree {
   const rows = new Map<string, Row>();
   for (const [index, line] of output.split('\n').entries()) {
     if (line.trim() === '') continue;
     const fields = line.split('\t');
-    if (fields.length !== 3) throw unparsable(`line ${index + 1} has ${fields.length} fields, expected 3`, line);
-    const [name, property, value] = fields as [string, string, string];
+    if (fields.length !== 3 && fields.length !== 5) throw unparsable(`line ${index + 1} has ${fields.length} fields, expected 3 or 5`, line);
+    const [name, property, value, received = '-', source = '-'] = fields as [string, string, string, string?, string?];
     let row = rows.get(name);
     if (!row) rows.set(name, (row = new Map()));
-    row.set(property, value);
+    row.set(property, { value, received, source });
   }
 
   const datasets = new Map<string, DatasetInfo>();
@@ -41,8 +55,10 @@ export function parseTree(output: string): DatasetTree {
         },
       ]);
     } else if (type === 'filesystem' || type === 'volume') {
-      const token = row.get(RESUME_TOKEN_PROPERTY);
-      const encryption = row.get(ENCRYPTION_PROPERTY);
+      const token = row.get(RESUME_TOKEN_PROPERTY)?.value;
+      const encryption = row.get(ENCRYPTION_PROPERTY)?.value;
+      const created = row.get(CREATED_PROPERTY);
+      const canmount = row.get('canmount');
       datasets.set(name, {
         name: name as DatasetName,
         type,
@@ -51,6 +67,8 @@ export function parseTree(output: string): DatasetTree {
         snapshots: [],
         ...(token && token !== '-' ? { resumeToken: token } : {}),
         ...(encryption !== undefined ? { encrypted: encryption !== 'off' && encryption !== '-' } : {}),
+        ...(created ? { createdByFleet: created.source === 'local' && created.value !== '-' } : {}),
+        ...(canmount && type === 'filesystem' && canmount.value !== '-' ? { canmount: { value: canmount.value, ...(canmount.received !== '-' ? { received: canmount.received } : {}) } } : {}),
       });
     }
     // Bookmarks and other types are not part of the tree.
@@ -62,7 +80,7 @@ export function parseTree(output: string): DatasetTree {
 }
 
 function required(row: Row, name: string, property: string): string {
-  const value = row.get(property);
+  const value = row.get(property)?.value;
   if (value === undefined) throw unparsable(`"${name}" has no ${property}`, name);
   return value;
 }

@@ -69,7 +69,9 @@ export const replicatePhase: Phase<UnitRun> = {
 /** How a unit's steps become transfers: where they land and which go raw (`replicate`, and `fleet plan`'s estimates). */
 export function transferContext(unit: Pick<Unit, 'hostRoot'>, sourceTree: DatasetTree): Pick<ExecutePlanInput, 'receiveOf' | 'isEncrypted' | 'senderTree'> {
   return {
-    receiveOf: (step) => ({ receiveInto: joinDataset(unit.hostRoot, poolOf(step.dataset)) }),
+    // One dataset lands at its exact name: zfs-fuse fails a `recv -d -F` of a full stream onto
+    // an existing parent whose child copies are unmounted (I/O error, half done).
+    receiveOf: (step) => (step.kind !== 'resume' && step.recursive ? { receiveInto: joinDataset(unit.hostRoot, poolOf(step.dataset)) } : { receiveInto: step.destination, exact: true }),
     isEncrypted: (dataset) => sourceTree.datasets.some((d) => d.name === dataset && d.encrypted === true),
     senderTree: sourceTree,
   };
