@@ -52,25 +52,4 @@ describe('no silent overwrite by size (#14)', () => {
     expect(await filesOf('backup1', copy)).toBe(before);
     expect((await snapshotGuids('backup1', copy)).size).toBe(0);
   });
-
-  test('a parent zfs-fleet created for a child\'s copy is received over once its own entry arrives, and the child\'s copy stays', async () => {
-    const parent = `tank/${uniqueName('M')}`;
-    const child = `${parent}/child`;
-    await createDatasets('src1', [parent, child]);
-    cleanUpPeer('backup1', `backup/fleet/src1/${parent}`);
-    await writeRandomFile('src1', parent, 'parent.bin', 20_000);
-    await writeRandomFile('src1', child, 'child.bin', 20_000);
-
-    const childOnly = await backup(await writeFleetConfig({ src1: [{ dataset: child, to: ['backup1'] }] }));
-    expect(childOnly.exitCode, childOnly.stderr).toBe(0);
-    const marked = await lab().zfs('backup1', ['get', '-H', '-o', 'value,source', 'zfs-fleet:created', `backup/fleet/src1/${parent}`]);
-    expect(marked.trim()).toMatch(/\tlocal$/);
-
-    const both = await backup(await writeFleetConfig({ src1: [{ dataset: parent, to: ['backup1'] }, { dataset: child, to: ['backup1'] }] }));
-    expect(both.exitCode, both.stderr).toBe(0);
-    const parentUnit = both.json.units.find((unit: { dataset: string }) => unit.dataset === parent);
-    expect(parentUnit.steps).toMatchObject([{ action: 'full' }]);
-    expect(await snapshotGuids('backup1', `backup/fleet/src1/${parent}`)).toEqual(await snapshotGuids('src1', parent));
-    expect(await snapshotGuids('backup1', `backup/fleet/src1/${child}`)).toEqual(await snapshotGuids('src1', child));
-  });
 });

@@ -152,7 +152,13 @@ describe('createDatasets', () => {
       { exitCode: 1, stdout: '', stderr: "cannot create 'backup/fleet': dataset already exists" },
       { exitCode: 0, stdout: '', stderr: '' },
     ];
-    const zfs: ZfsExec = { run: async (args) => (argv.push([...args]), answers.shift()!), spawn: () => { throw new Error('unused'); }, calls: () => ({ total: 0, byVerb: {} }) };
+    const zfs: ZfsExec = {
+      run: async (args) => (argv.push([...args]), answers.shift()!),
+      spawn: () => {
+        throw new Error('unused');
+      },
+      calls: () => ({ total: 0, byVerb: {} }),
+    };
     await createDatasets(zfs, ['backup/fleet/src1'], { properties: { atime: 'off' }, createdAt: new Date('2026-12-02T00:00:00Z') });
     const mark = ['-o', 'zfs-fleet:created=2026-12-02T00:00:00.000Z'];
     expect(argv).toEqual([
@@ -163,7 +169,13 @@ describe('createDatasets', () => {
 
   it('fails on any other error', async () => {
     const { createDatasets } = await import('./commands.ts');
-    const zfs: ZfsExec = { run: async () => ({ exitCode: 1, stdout: '', stderr: 'cannot create: out of space' }), spawn: () => { throw new Error('unused'); }, calls: () => ({ total: 0, byVerb: {} }) };
+    const zfs: ZfsExec = {
+      run: async () => ({ exitCode: 1, stdout: '', stderr: 'cannot create: out of space' }),
+      spawn: () => {
+        throw new Error('unused');
+      },
+      calls: () => ({ total: 0, byVerb: {} }),
+    };
     await expect(createDatasets(zfs, ['backup/x'])).rejects.toMatchObject({ message: expect.stringContaining('out of space') });
   });
 });

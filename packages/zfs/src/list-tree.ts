@@ -5,12 +5,7 @@ import { CREATED_PROPERTY, ENCRYPTION_PROPERTY, parseTree, RESUME_TOKEN_PROPERTY
 
 export function listTreeArgs(roots: readonly string[], capabilities: Pick<ZfsCapabilities, 'resumableReceive'> & Partial<Pick<ZfsCapabilities, 'rawSend'>>): string[] {
   // Properties older zfs lacks make the whole call fail, so ask only for what this zfs has.
-  const properties = [
-    ...TREE_PROPERTIES,
-    CREATED_PROPERTY,
-    ...(capabilities.resumableReceive ? [RESUME_TOKEN_PROPERTY] : []),
-    ...(capabilities.rawSend ? [ENCRYPTION_PROPERTY] : []),
-  ];
+  const properties = [...TREE_PROPERTIES, CREATED_PROPERTY, ...(capabilities.resumableReceive ? [RESUME_TOKEN_PROPERTY] : []), ...(capabilities.rawSend ? [ENCRYPTION_PROPERTY] : [])];
   return ['get', '-H', '-p', '-r', '-o', TREE_COLUMNS, properties.join(','), ...roots];
 }
 

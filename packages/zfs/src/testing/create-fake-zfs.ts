@@ -6,6 +6,10 @@ export interface FakeDataset {
   createtxg: number;
   referencedBytes: number;
   snapshots: Array<{ name: string; guid: string; createtxg: number; creation: number }>;
+  /** Created by zfs-fleet's `zfs create -o zfs-fleet:created=...` (a local value). */
+  createdByFleet?: boolean;
+  /** A local `canmount`; `on` by default. */
+  canmount?: string;
 }
 
 /** A host's zfs state in memory: datasets by name, and a transaction counter. */
@@ -56,16 +60,27 @@ export function createFakeZfs(state: FakeZfsState = createFakeZfsState()): FakeZ
     const [verb, ...rest] = args;
     switch (verb) {
       case 'get': {
-        const roots = rest.slice(rest.indexOf('name,property,value') + 2);
+        // keepUnmounted: `get -H [-r] -o name,value canmount DATASET`.
+        if (rest.includes('name,value')) {
+          const root = rest.at(-1)!;
+          if (!state.datasets.has(root)) return fail(`cannot open '${root}': dataset does not exist\n`);
+          const names = [...state.datasets.keys()].filter((name) => (rest.includes('-r') ? within(name, root) : name === root)).sort();
+          return ok(names.map((name) => `${name}\t${state.datasets.get(name)!.canmount ?? 'on'}\n`).join(''));
+        }
+        const columns = rest.find((word) => word.startsWith('name,property,value'))!;
+        const wide = columns !== 'name,property,value';
+        const row = (name: string, property: string, value: string, source = '-') => (wide ? `${name}\t${property}\t${value}\t-\t${source}` : `${name}\t${property}\t${value}`);
+        const roots = rest.slice(rest.indexOf(columns) + 2);
         const lines: string[] = [];
         const missing: string[] = [];
         for (const root of roots) {
           if (!state.datasets.has(root)) missing.push(`cannot open '${root}': dataset does not exist`);
           for (const [name, dataset] of [...state.datasets].filter(([name]) => within(name, root)).sort(([a], [b]) => (a < b ? -1 : 1))) {
-            lines.push(`${name}\ttype\tfilesystem`, `${name}\tguid\t${dataset.guid}`, `${name}\tcreatetxg\t${dataset.createtxg}`, `${name}\tcreation\t${state.now()}`, `${name}\treferenced\t${dataset.referencedBytes}`);
+            lines.push(row(name, 'type', 'filesystem'), row(name, 'guid', dataset.guid), row(name, 'createtxg', String(dataset.createtxg)), row(name, 'creation', String(state.now())), row(name, 'referenced', String(dataset.referencedBytes)));
+            if (wide) lines.push(row(name, 'canmount', dataset.canmount ?? 'on', dataset.canmount ? 'local' : 'default'), row(name, 'zfs-fleet:created', dataset.createdByFleet ? 'yes' : '-', dataset.createdByFleet ? 'local' : '-'));
             for (const snapshot of dataset.snapshots) {
               const full = `${name}@${snapshot.name}`;
-              lines.push(`${full}\ttype\tsnapshot`, `${full}\tguid\t${snapshot.guid}`, `${full}\tcreatetxg\t${snapshot.createtxg}`, `${full}\tcreation\t${snapshot.creation}`, `${full}\treferenced\t${dataset.referencedBytes}`);
+              lines.push(row(full, 'type', 'snapshot'), row(full, 'guid', snapshot.guid), row(full, 'createtxg', String(snapshot.createtxg)), row(full, 'creation', String(snapshot.creation)), row(full, 'referenced', String(dataset.referencedBytes)));
             }
           }
         }
@@ -85,9 +100,13 @@ export function createFakeZfs(state: FakeZfsState = createFakeZfsState()): FakeZ
         }
         return ok();
       }
-      case 'create':
-        ensureDataset(state, rest.at(-1)!);
+      case 'create': {
+        const name = rest.at(-1)!;
+        if (state.datasets.has(name)) return fail(`cannot create '${name}': dataset already exists\n`);
+        const created = ensureDataset(state, name);
+        if (rest.some((word) => word.startsWith('zfs-fleet:created='))) created.createdByFleet = true;
         return ok();
+      }
       case 'destroy': {
         const [dataset, name] = rest.at(-1)!.split('@') as [string, string];
         const found = state.datasets.get(dataset);
@@ -95,7 +114,17 @@ export function createFakeZfs(state: FakeZfsState = createFakeZfsState()): FakeZ
         found.snapshots = found.snapshots.filter((snapshot) => snapshot.name !== name);
         return ok();
       }
-      case 'set':
+      case 'set': {
+        const [assignment, ...datasets] = rest;
+        if (assignment?.startsWith('canmount='))
+          for (const name of datasets) {
+            const found = state.datasets.get(name);
+            if (found) found.canmount = assignment.slice('canmount='.length);
+          }
+        return ok();
+      }
+      case 'mount':
+      case 'unmount':
       case 'hold':
       case 'release':
         return ok();
