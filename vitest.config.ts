@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: unit tests live next to the code; e2e tests in test/e2e drive the zfs-fuse lab;
-// test/openzfs drives a real OpenZFS 2.3 host (a qemu VM, see test/lab/openzfs/) next to a zfs-fuse one.
+// Unit tests live next to the code, browser tests too (*.browser.test.ts, headless Chromium);
+// e2e tests in test/e2e drive the zfs-fuse lab; test/openzfs drives a real OpenZFS 2.3 host
+// (a qemu VM, see test/lab/openzfs/) next to a zfs-fuse one.
 export default defineConfig({
   test: {
     projects: [
@@ -9,7 +10,17 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'test/lab/src/**/*.test.ts'],
+          exclude: ['**/*.browser.test.ts', '**/node_modules/**'],
           environment: 'node',
+        },
+      },
+      {
+        // Pages the CLI writes, rendered by Debian's headless Chromium (setup.sh installs it).
+        test: {
+          name: 'browser',
+          include: ['packages/*/src/**/*.browser.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
         },
       },
       {

@@ -9,7 +9,9 @@ tools="$root/.tools"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-apt_packages=(zfs-fuse openssh-server openssh-client iproute2 util-linux procps mbuffer pv zstd lz4 ca-certificates)
+# chromium renders `fleet status --html` in the browser tests; lintian checks the .debs; zsh
+# checks the zsh completion's syntax; binutils strips the agent's single executable.
+apt_packages=(zfs-fuse openssh-server openssh-client iproute2 util-linux procps mbuffer pv zstd lz4 ca-certificates chromium lintian zsh binutils)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -17,10 +19,10 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
   # policy-rc.d keeps apt from starting the packages' own daemons: the lab starts its own.
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   rm -f /usr/sbin/policy-rc.d
 fi
 

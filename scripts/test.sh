@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: typecheck, unit tests, the end-to-end suite on the zfs-fuse lab,
-# and the OpenZFS 2.x suite on a qemu VM (test/openzfs; see README "Tests on real OpenZFS").
+# Sets up and runs every test: typecheck, unit and browser tests, the release packages, the
+# end-to-end suite on the zfs-fuse lab (installing those packages too), and the OpenZFS 2.x
+# suite on a qemu VM (test/openzfs; see README "Tests on real OpenZFS").
 #   OPENZFS_SUITE=never   (default, until the suite passes whole) skip the OpenZFS suite
 #   OPENZFS_SUITE=cached  run it only when the VM image is already built
 #   OPENZFS_SUITE=always  build the image when it is missing (~18 min on 2 busy cores)
@@ -20,6 +21,9 @@ fi
 
 npx turbo run typecheck --output-logs=errors-only
 npx vitest run --project unit
+npx vitest run --project browser
+# The release packages (npm tarball, .debs): test/e2e/install.test.ts installs them on the lab.
+bash scripts/package.sh
 npx vitest run --project e2e
 bash test/lab/lab.sh check-clean .lab/e2e src1 src2 backup1 backup2
 

@@ -168,7 +168,7 @@ describe('from a fresh lab: trust, install, back up', () => {
       expect(install.json.rows).toContainEqual({
         host,
         ok: true,
-        result: { host, version: VERSION, runtime: RUNTIME, nodeVersion, launcher: '/opt/zfs-fleet/bin/fleet-agent', bundle: `/opt/zfs-fleet/lib/fleet-agent-${VERSION}.mjs` },
+        result: { host, version: VERSION, runtime: RUNTIME, nodeVersion, launcher: '/opt/zfs-fleet/bin/fleet-agent', bundle: `/opt/zfs-fleet/lib/fleet-agent-${VERSION}.mjs`, bytes: expect.any(Number), uploaded: true },
       });
       expect((await lab.exec(host, ['/opt/zfs-fleet/bin/fleet-agent', 'version'])).stdout.trim()).toBe(VERSION);
     }

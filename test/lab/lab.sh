@@ -6,7 +6,8 @@
 # own host key. Nothing is mounted in the root mount namespace except the namespace handles.
 #
 #   lab.sh up DIR NAME:IP:POOL...   bring hosts up, write DIR/fleet.yaml, lab.json, keys, known_hosts
-#                                   (LAB_BARE=1: hosts get no keys for one another, as in a fresh fleet)
+#                                   (LAB_BARE=1: hosts get no keys for one another, as in a fresh fleet;
+#                                   LAB_NO_NODE="NAME...": those hosts have no Node.js on their PATH)
 #   lab.sh down DIR                 stop everything the lab started and remove DIR (safe to repeat)
 #   lab.sh exec DIR NAME CMD...     run CMD on a host (stdin passes through, exit code kept)
 #   lab.sh status DIR               daemons and pools per host
@@ -63,6 +64,18 @@ agent_command() {
     if [ -x "$candidate" ]; then node_bin=$candidate; break; fi
   done
   echo "$node_bin $repo/packages/agent/dist/fleet-agent.mjs"
+}
+
+# The PATH of a host's SSH sessions. LAB_NO_NODE="NAME...": those hosts are like appliances with
+# no Node.js on their PATH, which is then one directory of links to every command but Node.js's.
+session_path() {
+  local h=$1 name=$2 d
+  case " ${LAB_NO_NODE:-} " in *" $name "*) ;; *) echo "$host_path"; return ;; esac
+  mkdir -p "$h/path"
+  for d in ${host_path//:/ }; do
+    [ -d "$d" ] && find "$d/" -maxdepth 1 \( -type f -o -type l \) -perm -u+x ! -name node ! -name nodejs ! -name npm ! -name npx ! -name corepack -exec ln -sf -t "$h/path" {} + 2>/dev/null
+  done
+  echo "$h/path"
 }
 
 # Records NAME IP POOL of each host, so down/status/seed-demo need nothing but DIR.
@@ -207,7 +220,7 @@ PrintLastLog no
 MaxStartups 100:30:200
 MaxSessions 50
 Subsystem sftp internal-sftp
-SetEnv PATH=$host_path
+SetEnv PATH=$(session_path "$h" "$name")
 EOF
 
   # Inside the host's mount namespace: private /run (/var/run and /var/lock are symlinks into it),

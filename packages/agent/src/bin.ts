@@ -12,12 +12,18 @@ usage:
   fleet-agent recv --root DATASET [--allow-rollback]
                               the forced command of a source host's replication key: runs the
                               receive in $SSH_ORIGINAL_COMMAND if it stays inside DATASET
-  fleet-agent version         print the version`;
+  fleet-agent version         print the version
+  fleet-agent runtime         print the Node.js version that runs it`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'version' || command === '--version') {
     process.stdout.write(`${FLEET_VERSION}\n`);
+    return 0;
+  }
+  if (command === 'runtime') {
+    // The single executable carries its own Node.js: `fleet agent install` reports which.
+    process.stdout.write(`${process.version}\n`);
     return 0;
   }
   if (command === 'serve' && rest.includes('--stdio')) {

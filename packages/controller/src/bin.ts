@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { FLEET_VERSION, FleetError, toFleetError } from '@zfs-fleet/protocol';
 import { EXIT, stringFlag, type CommandContext, type OptionSpec } from './cli/command.ts';
 import { createControllerLogger } from './cli/create-logger.ts';
+import { bashCompletion, completionSpec, zshCompletion } from './cli/completion.ts';
+import { nearest } from './cli/nearest.ts';
 import { COMMANDS } from './commands/index.ts';
 import { loadConfig, resolveConfigPath } from './config/load-config.ts';
 
@@ -23,12 +25,13 @@ ${COMMANDS.flatMap((command) => command.usage)
   .map((line) => `  ${line}`)
   .join('\n')}
   fleet version
+  fleet completion bash|zsh             (shell completion: eval "$(fleet completion bash)")
 
 options:
   --config PATH          config file (default: $FLEET_CONFIG, else ./fleet.yaml)
   --json                 print a machine-readable result on stdout
   --log-level LEVEL      debug, info, warn, error (default: warn)
-  --log-format FORMAT    json (default) or pretty
+  --log-format FORMAT    pretty (default on a terminal) or json (default otherwise)
   --auto-install         install the matching agent on hosts that have none or another version
 
 exit codes: 0 all good, 1 something failed or is blocked, 2 config or usage error, 70 internal error`;
@@ -38,16 +41,22 @@ async function main(argv: string[]): Promise<number> {
   // Options may come before or after the command: `fleet --config X backup --all` works too.
   const { values: flags, positionals: words } = parseFlags(argv);
   const [name, ...args] = words;
-  if (name === undefined || name === 'help' || flags.help) {
-    process.stdout.write(`${usage()}\n`);
-    return name === undefined && !flags.help ? EXIT.usage : EXIT.ok;
-  }
   if (name === 'version' || flags.version) {
     process.stdout.write(`${FLEET_VERSION}\n`);
     return EXIT.ok;
   }
+  if (name === undefined || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined && !flags.help ? EXIT.usage : EXIT.ok;
+  }
+  if (name === 'completion') return printCompletion(args[0]);
   const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (!command) throw new FleetError('USAGE', `Unknown command "${name}".`, { hint: 'Run `fleet help` for the list of commands.' });
+  // An unknown command is a usage error even with --help: a script must not take it for a command that ran.
+  if (!command) throw unknownCommand(name);
+  if (flags.help) {
+    process.stdout.write(`usage: ${command.usage.join('\n       ')}\n\nRun \`fleet help\` for the options every command takes.\n`);
+    return EXIT.ok;
+  }
   const unknown = Object.keys(flags).filter((flag) => !(flag in GLOBAL_OPTIONS) && !(flag in command.options));
   if (unknown.length > 0) throw new FleetError('USAGE', `fleet ${name} does not take --${unknown.join(', --')}.`, { hint: `usage: ${command.usage.join('\n       ')}` });
 
@@ -59,13 +68,40 @@ async function main(argv: string[]): Promise<number> {
     tty: process.stdout.isTTY === true && !json,
     out: process.stdout,
     autoInstall: flags['auto-install'] === true,
-    logger: createControllerLogger({ level: stringFlag(flags, 'log-level') ?? 'warn', format: flags['log-format'] === 'pretty' ? 'pretty' : 'json' }),
+    logger: createControllerLogger({ level: stringFlag(flags, 'log-level') ?? 'warn', format: logFormat(stringFlag(flags, 'log-format')) }),
     config: async () => {
       const path = resolveConfigPath(stringFlag(flags, 'config'));
       return { ...(await loadConfig(path)), path };
     },
   };
   return command.run(context);
+}
+
+/** Words `fleet` itself answers, besides the registry's commands. */
+const BUILTINS = ['help', 'version', 'completion'] as const;
+
+function unknownCommand(name: string): FleetError {
+  const known = [...COMMANDS.map((command) => command.name), ...BUILTINS];
+  const guess = nearest(name, known);
+  return new FleetError('USAGE', `Unknown command "${name}".${guess ? ` Did you mean "fleet ${guess}"?` : ''}`, {
+    hint: `Commands: ${known.join(', ')}. Run \`fleet help\` for their usage.`,
+    details: { command: name, ...(guess ? { nearest: guess } : {}) },
+  });
+}
+
+function printCompletion(shell: string | undefined): number {
+  const spec = completionSpec(COMMANDS, GLOBAL_OPTIONS, BUILTINS);
+  if (shell === 'bash') process.stdout.write(bashCompletion(spec, FLEET_VERSION));
+  else if (shell === 'zsh') process.stdout.write(zshCompletion(spec, FLEET_VERSION));
+  else throw new FleetError('USAGE', `fleet completion takes "bash" or "zsh", not "${shell ?? ''}".`, { hint: 'eval "$(fleet completion bash)"' });
+  return EXIT.ok;
+}
+
+/** Logs for the one reading them: pretty on a terminal, JSON lines for journald, files and pipes. */
+function logFormat(flag: string | undefined): 'json' | 'pretty' {
+  if (flag === undefined) return process.stderr.isTTY ? 'pretty' : 'json';
+  if (flag === 'json' || flag === 'pretty') return flag;
+  throw new FleetError('USAGE', `--log-format takes "pretty" or "json", not "${flag}".`, { hint: 'fleet backup --all --log-format json' });
 }
 
 function parseFlags(args: string[]) {

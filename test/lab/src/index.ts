@@ -54,7 +54,7 @@ export class LabCommandError extends Error {
  * Brings up hosts given as `name:ip:pool` in `dir` (default `.lab/e2e` in the repository),
  * tearing down whatever lab was there first. A failed `up` is torn down before rejecting.
  */
-export async function labUp(options: { hosts: string[]; dir?: string; bare?: boolean }): Promise<Lab> {
+export async function labUp(options: { hosts: string[]; dir?: string; bare?: boolean; noNode?: string[] }): Promise<Lab> {
   const dir = path.resolve(options.dir ?? path.join(REPO, '.lab/e2e'));
   if (isRunning(dir)) {
     throw new Error(`A lab is already running in ${dir} (another test run?). Stop it with: bash test/lab/lab.sh down ${dir}`);
@@ -62,7 +62,7 @@ export async function labUp(options: { hosts: string[]; dir?: string; bare?: boo
   // Whatever a crashed run left behind goes first.
   await labDown(dir);
   try {
-    await execa('bash', [LAB_SCRIPT, 'up', dir, ...options.hosts], { stdio: ['ignore', 'inherit', 'inherit'], env: options.bare ? { LAB_BARE: '1' } : {} });
+    await execa('bash', [LAB_SCRIPT, 'up', dir, ...options.hosts], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...(options.bare ? { LAB_BARE: '1' } : {}), ...(options.noNode ? { LAB_NO_NODE: options.noNode.join(' ') } : {}) } });
   } catch (error) {
     await labDown(dir).catch(() => undefined);
     throw new Error(`lab: 'up ${options.hosts.join(' ')}' in '${dir}' failed (its output is above)`, { cause: error });

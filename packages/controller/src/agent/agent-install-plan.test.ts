@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { launcherScript, missingPrerequisites, nodeMajor, parseProbe, probeScript } from './agent-install-plan.ts';
+import { chooseRuntime, launcherScript, missingPrerequisites, nodeMajor, parseProbe, probeScript } from './agent-install-plan.ts';
 
 describe('parseProbe', () => {
   test('reads zfs, node and its version; empty values are absent', () => {
@@ -48,15 +48,46 @@ describe('missingPrerequisites', () => {
   });
 });
 
+describe('chooseRuntime', () => {
+  const linux = { zfs: '/usr/sbin/zfs', platform: 'Linux-x86_64' };
+
+  test('a Node.js ≥ 18 on PATH runs the bundle', () => {
+    expect(chooseRuntime('src1', { ...linux, node: '/usr/bin/node', nodeVersion: 'v18.19.0\n' }, undefined)).toEqual({ plan: { kind: 'node', node: '/usr/bin/node', nodeVersion: 'v18.19.0' }, missing: [] });
+  });
+
+  test('no Node.js, or one too old, on a Linux x86_64 host: the single executable, saying why', () => {
+    expect(chooseRuntime('src1', linux, undefined).plan).toEqual({ kind: 'bundled', why: 'no Node.js on PATH' });
+    expect(chooseRuntime('src1', { ...linux, node: '/usr/bin/node', nodeVersion: 'v16.20.0' }, undefined).plan).toEqual({ kind: 'bundled', why: '/usr/bin/node is Node.js v16.20.0, older than 18' });
+  });
+
+  test('agent.runtime: bundled takes the single executable even where Node.js is', () => {
+    expect(chooseRuntime('src1', { ...linux, node: '/usr/bin/node', nodeVersion: 'v22.1.0' }, 'bundled').plan).toEqual({ kind: 'bundled', why: 'agent.runtime: bundled' });
+  });
+
+  test('the single executable is not offered where it cannot run, nor instead of a configured runtime, nor without zfs', () => {
+    const arm = chooseRuntime('pi', { zfs: '/sbin/zfs', platform: 'Linux-aarch64' }, undefined);
+    expect(arm.plan).toBeUndefined();
+    expect(arm.missing.map((item) => item.code)).toEqual(['AGENT_RUNTIME_MISSING']);
+    expect(chooseRuntime('pi', { zfs: '/sbin/zfs', platform: 'Linux-aarch64' }, 'bundled').missing[0]?.message).toMatch(/^pi is Linux-aarch64; the agent's single executable \(agent.runtime: bundled\) is built for Linux-x86_64 only/);
+    expect(chooseRuntime('src1', linux, '/opt/n/node').plan).toBeUndefined();
+    expect(chooseRuntime('src1', { platform: 'Linux-x86_64' }, undefined).missing.map((item) => item.code)).toEqual(['ZFS_NOT_FOUND']);
+    expect(chooseRuntime('src1', { platform: 'Linux-x86_64' }, 'bundled').missing.map((item) => item.code)).toEqual(['ZFS_NOT_FOUND']);
+  });
+});
+
 describe('scripts', () => {
   test('the launcher execs the bundle on the chosen runtime with all arguments', () => {
-    expect(launcherScript('/usr/bin/node', '/opt/zfs-fleet/lib/fleet-agent-0.1.0.mjs', '0.1.0')).toBe('#!/bin/sh\n# zfs-fleet agent 0.1.0, installed by `fleet agent install`.\nexec \'/usr/bin/node\' /opt/zfs-fleet/lib/fleet-agent-0.1.0.mjs "$@"\n');
+    expect(launcherScript('0.1.0', ['/usr/bin/node', '/opt/zfs-fleet/lib/fleet-agent-0.1.0.mjs'])).toBe(
+      "#!/bin/sh\n# zfs-fleet agent 0.1.0, installed by `fleet agent install`.\nexec '/usr/bin/node' '/opt/zfs-fleet/lib/fleet-agent-0.1.0.mjs' \"$@\"\n",
+    );
+    expect(launcherScript('0.1.0', ['/opt/zfs-fleet/lib/fleet-agent-0.1.0-linux-x64'])).toMatch(/\nexec '\/opt\/zfs-fleet\/lib\/fleet-agent-0\.1\.0-linux-x64' "\$@"\n$/);
   });
 
   test('the probe runs in sh and finds node on PATH or at the configured runtime', async () => {
     const { execFileSync } = await import('node:child_process');
     const run = (script: string) => parseProbe(execFileSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: `${process.env.PATH}` } }));
     expect(run(probeScript(process.execPath)).nodeVersion).toBe(process.version);
+    expect(run(probeScript(undefined)).platform).toBe(`Linux-${process.arch === 'x64' ? 'x86_64' : process.arch}`);
     expect(run(probeScript('/nonexistent/node'))).toMatchObject({ node: '/nonexistent/node' });
     expect(run(probeScript('/nonexistent/node')).nodeVersion).toBeUndefined();
   });

@@ -109,7 +109,8 @@ async function runHostPhases(units: readonly Unit[], hosts: HostReport[], contex
       if (outcome.error) {
         report.error = outcome.error;
         failed.set(host, outcome.error);
-        logger.error({ err: outcome.error }, 'source host failed');
+        // The report shows it: logged below the default level (warn), not twice on a terminal.
+        logger.info({ err: outcome.error }, 'source host failed');
       }
     }),
   );
@@ -148,7 +149,8 @@ async function backUpUnit(unit: Unit, context: UnitContext): Promise<UnitReport>
   const outcome = await context.slots(unit.host, unit.peer, () => runPhases(UNIT_PHASES, run));
   report.phases = outcome.phases;
   if (outcome.ok) return { ...report, status: unitStatus(report.steps, true) };
-  logger.error({ err: outcome.error }, 'backup unit failed');
+  // The report shows every failed unit with its code and hint: the default level (warn) does not repeat it.
+  logger.info({ err: outcome.error }, 'backup unit failed');
   return { ...report, status: 'failed', ...(outcome.error ? { error: outcome.error } : {}) };
 }
 
@@ -172,11 +174,11 @@ export function planUnit(unit: Unit, sourceTree: DatasetTree, peerTree: DatasetT
 function unreachableUnit(unit: Unit, source: Listed, copy: Listed, hostReport: HostReport, logger: pino.Logger): UnitReport {
   if (!source.ok) {
     hostReport.error ??= source.error;
-    logger.error({ err: source.error }, 'source host failed');
+    logger.info({ err: source.error }, 'source host failed');
     return failedUnit(unit, source.error);
   }
   const error = (copy as Extract<Listed, { ok: false }>).error;
-  logger.error({ err: error }, 'peer failed');
+  logger.info({ err: error }, 'peer failed');
   return failedUnit(unit, error);
 }
 

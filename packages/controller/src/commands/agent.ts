@@ -2,7 +2,7 @@ import { FleetError } from '@zfs-fleet/protocol';
 import { installAgents } from '../agent/install-agent.ts';
 import { EXIT, type Command } from '../cli/command.ts';
 import { selectHosts } from '../cli/select-hosts.ts';
-import { formatTable } from '../output/format.ts';
+import { formatBytes, formatTable } from '../output/format.ts';
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -20,7 +20,7 @@ export const agentCommand: Command = {
     } else {
       const lines = rows.map((row) =>
         row.ok
-          ? ['OK', row.host, `fleet-agent ${row.result.version} on Node.js ${row.result.nodeVersion} (${row.result.runtime})${row.result.warning ? `; warning: ${row.result.warning}` : ''}`]
+          ? ['OK', row.host, `${describeInstall(row.result)}${row.result.warning ? `; warning: ${row.result.warning}` : ''}`]
           : ['FAILED', row.host, `${row.error.code}: ${row.error.message}${row.error.hint ? ` ${row.error.hint}` : ''}`],
       );
       context.out.write(`${formatTable(lines)}\n`);
@@ -28,3 +28,10 @@ export const agentCommand: Command = {
     return ok ? EXIT.ok : EXIT.failed;
   },
 };
+
+/** What the install did on one host, in one line. */
+export function describeInstall(result: AgentInstallResult): string {
+  const sent = result.uploaded ? `uploaded ${formatBytes(result.bytes)} to ${result.bundle}` : `${result.bundle} already there (same sha256), not sent again`;
+  const runtime = result.runtime === 'bundled' ? `single executable with Node.js ${result.nodeVersion} (${result.why})` : `on Node.js ${result.nodeVersion} (${result.runtime})`;
+  return `fleet-agent ${result.version} ${runtime}: ${sent}`;
+}

@@ -1,9 +1,12 @@
+import path from 'node:path';
 import { EXIT, stringFlag, type Command } from '../cli/command.ts';
 import { createClock } from '../cli/create-clock.ts';
 import { formatTable } from '../output/format.ts';
 import { formatAge } from '../verify/verify-entry.ts';
 import { computeStatus, type UnitStatusRow } from '../status/compute-status.ts';
 import { readJournal } from '../state/journal.ts';
+import { renderStatusHtml } from '../status/render-html.ts';
+import { writeFileAtomically } from '../state/write-atomically.ts';
 import { stateDirOf } from '../state/state-dir.ts';
 
 /** ANSI colours of the states: green, yellow, red. */
@@ -17,18 +20,22 @@ export function stateOf(row: UnitStatusRow): UnitState {
 
 export const statusCommand: Command = {
   name: 'status',
-  usage: ['fleet status [--json] [--now ISO-TIME]     (from the journal, no host contacted: last success, last failure, newest copy vs rpo, next due)'],
-  options: { now: { type: 'string' } },
+  usage: ['fleet status [--json] [--html FILE] [--now ISO-TIME]     (from the journal, no host contacted: last success, last failure, newest copy vs rpo, next due; --html writes one self-contained page)'],
+  options: { now: { type: 'string' }, html: { type: 'string' } },
   async run(context) {
-    const { config } = await context.config();
+    const { config, path: configPath } = await context.config();
     const now = createClock(stringFlag(context.flags, 'now'))();
     const stateDir = stateDirOf(config);
-    const rows = computeStatus(config, await readJournal(stateDir), now).map((row) => ({ ...row, state: stateOf(row) }));
+    const journal = await readJournal(stateDir);
+    const rows = computeStatus(config, journal, now).map((row) => ({ ...row, state: stateOf(row) }));
     const ok = rows.every((row) => row.state === 'OK');
+    const html = stringFlag(context.flags, 'html');
+    if (html !== undefined) await writeFileAtomically(path.resolve(html), renderStatusHtml({ rows, journal, now, configPath, stateDir }), 0o644);
     if (context.json) {
-      context.out.write(`${JSON.stringify({ command: 'status', ok, at: now.toISOString(), stateDir, rows }, null, 2)}\n`);
+      context.out.write(`${JSON.stringify({ command: 'status', ok, at: now.toISOString(), stateDir, ...(html !== undefined ? { html: path.resolve(html) } : {}), rows }, null, 2)}\n`);
       return ok ? EXIT.ok : EXIT.failed;
     }
+    if (html !== undefined) context.out.write(`Wrote ${path.resolve(html)}\n`);
     if (rows.length === 0) {
       context.out.write('No backup entries in the config.\n');
       return EXIT.ok;
