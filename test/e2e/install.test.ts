@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { stringify } from 'yaml';
 import { labDown, labUp, type Lab } from '@zfs-fleet/lab';
+import { dashboardQueries, metricNamesIn } from '../../packages/controller/src/metrics/dashboard-queries.ts';
 
 // Installing zfs-fleet like a user: the npm package with `npm install -g`, the two .debs with
 // dpkg, and the agent's single executable on a host with no Node.js. A lab of its own
@@ -42,8 +43,8 @@ async function writeConfig(name: string): Promise<string> {
       ssh: { identityFile: path.join(LAB_DIR, 'keys/fleet'), knownHosts: path.join(LAB_DIR, 'known_hosts'), connectTimeoutMs: 5000 },
       stateDir: path.join(dir, 'state'),
       hosts: {
-        sea16: { address: '10.77.16.11', backups: [{ dataset: 'tank/Sea', to: ['pkg16'] }], receive: { root: 'tank/fleet' } },
-        pkg16: { address: '10.77.16.21', backups: [{ dataset: 'backup/Pkg', to: ['sea16'] }], receive: { root: 'backup/fleet' } },
+        sea16: { address: '10.77.16.11', backups: [{ dataset: 'tank/Sea', to: ['pkg16'], rpo: '1h' }], receive: { root: 'tank/fleet' } },
+        pkg16: { address: '10.77.16.21', backups: [{ dataset: 'backup/Pkg', to: ['sea16'], rpo: '1h' }], receive: { root: 'backup/fleet' } },
       },
     }),
   );
@@ -140,6 +141,12 @@ describe('installed like a real tool', () => {
     ]);
     expect(backup.json.units.map((unit: any) => unit.steps.map((step: any) => step.action)).flat()).toEqual(['full', 'full']);
     await expectCopies(['a.bin']);
+
+    // The Grafana dashboard's every query names a series this run's textfile holds.
+    const textfile = await readFile(path.join(dir, 'state/zfs-fleet.prom'), 'utf8');
+    const exported = new Set(textfile.split('\n').filter((line) => /^zfs_fleet_/.test(line)).map((line) => line.split(/[{ ]/)[0]));
+    const queries = dashboardQueries(JSON.parse(await readFile(path.join(REPO, 'deploy/grafana/zfs-fleet.json'), 'utf8')));
+    for (const name of new Set(queries.flatMap(metricNamesIn))) expect(exported, name).toContain(name);
   });
 
   test('lintian finds no error or warning in either .deb', async () => {
