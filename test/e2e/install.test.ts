@@ -162,7 +162,8 @@ describe('installed like a real tool', () => {
     await copyFile('/var/lib/dpkg/status', path.join(debRoot, 'var/lib/dpkg/status'));
     await execa('dpkg', ['--root', debRoot, '--force-not-root', '-i', CONTROLLER_DEB, AGENT_DEB]);
     const listed = (await execa('dpkg', ['--root', debRoot, '-L', 'zfs-fleet'])).stdout.split('\n');
-    expect(listed).toEqual(expect.arrayContaining(['/usr/bin/fleet', '/lib/systemd/system/zfs-fleet.service', '/lib/systemd/system/zfs-fleet.timer', '/etc/zfs-fleet/fleet.yaml', '/usr/share/doc/zfs-fleet/README.md']));
+    expect(listed).toEqual(expect.arrayContaining(['/usr/bin/fleet', '/lib/systemd/system/zfs-fleet.service', '/lib/systemd/system/zfs-fleet.timer', '/etc/zfs-fleet/fleet.yaml', '/usr/share/doc/zfs-fleet/README.md', '/usr/share/bash-completion/completions/fleet', '/usr/share/zsh/vendor-completions/_fleet']));
+    expect(await readFile(path.join(debRoot, 'lib/systemd/system/zfs-fleet.service'), 'utf8')).toMatch(/^ExecStart=\/usr\/bin\/fleet run --due/m);
     const bin = path.join(debRoot, 'usr/bin/fleet');
     expect((await execa(bin, ['--version'])).stdout).toBe(VERSION);
 
