@@ -1,5 +1,5 @@
 import { FleetError } from '@zfs-fleet/protocol';
-import { installAgents } from '../agent/install-agent.ts';
+import { installAgents, type AgentInstallResult } from '../agent/install-agent.ts';
 import { EXIT, type Command } from '../cli/command.ts';
 import { selectHosts } from '../cli/select-hosts.ts';
 import { formatBytes, formatTable } from '../output/format.ts';

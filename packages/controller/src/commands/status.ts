@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { writeFileAtomically } from '@zfs-fleet/protocol';
 import { EXIT, stringFlag, type Command } from '../cli/command.ts';
 import { createClock } from '../cli/create-clock.ts';
 import { formatTable } from '../output/format.ts';
@@ -6,7 +7,6 @@ import { formatAge } from '../verify/verify-entry.ts';
 import { computeStatus, type UnitStatusRow } from '../status/compute-status.ts';
 import { readJournal } from '../state/journal.ts';
 import { renderStatusHtml } from '../status/render-html.ts';
-import { writeFileAtomically } from '../state/write-atomically.ts';
 import { stateDirOf } from '../state/state-dir.ts';
 
 /** ANSI colours of the states: green, yellow, red. */
