@@ -14,7 +14,7 @@ let config: string;
 async function onTerminal(args: string[]): Promise<{ exitCode: number; screen: string }> {
   const quoted = ['node', FLEET_BIN, '--config', config, ...args].map((word) => `'${word}'`).join(' ');
   const result = await execa('script', ['-qec', quoted, '/dev/null'], { reject: false, stdin: 'ignore', env: { FLEET_CONFIG: '', TERM: 'xterm' } });
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes start with ESC
   return { exitCode: result.exitCode ?? -1, screen: result.stdout.replace(/\x1b\[[0-9;]*m/g, '').replace(/\r/g, '') };
 }
 

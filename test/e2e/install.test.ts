@@ -139,7 +139,7 @@ describe('installed like a real tool', () => {
       ['pkg16', 'sea16', 'ok'],
       ['sea16', 'pkg16', 'ok'],
     ]);
-    expect(backup.json.units.map((unit: any) => unit.steps.map((step: any) => step.action)).flat()).toEqual(['full', 'full']);
+    expect(backup.json.units.flatMap((unit: any) => unit.steps.map((step: any) => step.action))).toEqual(['full', 'full']);
     await expectCopies(['a.bin']);
 
     // The Grafana dashboard's every query names a series this run's textfile holds.
@@ -177,7 +177,7 @@ describe('installed like a real tool', () => {
     const config = await writeConfig('fleet-deb.yaml');
     const backup = await fleet(bin, config, ['backup', '--all']);
     expect(backup.exitCode, JSON.stringify(backup.json) + backup.stderr).toBe(0);
-    expect(backup.json.units.map((unit: any) => unit.steps.map((step: any) => step.action)).flat()).toEqual(['incremental', 'incremental']);
+    expect(backup.json.units.flatMap((unit: any) => unit.steps.map((step: any) => step.action))).toEqual(['incremental', 'incremental']);
     await expectCopies(['a.bin', 'b.bin']);
   });
 });

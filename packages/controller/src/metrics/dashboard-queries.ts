@@ -7,7 +7,7 @@
 export function dashboardQueries(dashboard: unknown): string[] {
   const queries: string[] = [];
   const visit = (node: unknown, key?: string): void => {
-    if (Array.isArray(node)) node.forEach((item) => visit(item));
+    if (Array.isArray(node)) for (const item of node) visit(item);
     else if (node && typeof node === 'object') for (const [name, value] of Object.entries(node)) visit(value, name);
     else if (typeof node === 'string' && (key === 'expr' || key === 'query' || key === 'definition')) queries.push(node);
   };
