@@ -30,10 +30,7 @@ await build({
   target: 'node22',
   logLevel: 'warning',
 });
-await writeFile(
-  path.join(work, 'sea-config.json'),
-  JSON.stringify({ main: path.join(work, 'fleet-agent.cjs'), output: path.join(work, 'fleet-agent.blob'), disableExperimentalSEAWarning: true, useCodeCache: true }),
-);
+await writeFile(path.join(work, 'sea-config.json'), JSON.stringify({ main: path.join(work, 'fleet-agent.cjs'), output: path.join(work, 'fleet-agent.blob'), disableExperimentalSEAWarning: true, useCodeCache: true }));
 // The blob must be made by the very Node.js it is injected into.
 execFileSync(baseNode, ['--experimental-sea-config', path.join(work, 'sea-config.json')], { stdio: ['ignore', 'ignore', 'inherit'] });
 

@@ -69,7 +69,10 @@ describe('not on a terminal', () => {
     expect(quiet.stderr).toBe('');
     expect(count(quiet.stdout, 'connect ECONNREFUSED 127.0.0.1:1')).toBe(1);
     const info = await piped(['plan', '--all', '--log-level', 'info']);
-    const lines = info.stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    const lines = info.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
     expect(lines).toContainEqual(expect.objectContaining({ level: 30, msg: 'source host failed', host: 'src1', err: expect.objectContaining({ code: 'SSH_CONNECT_FAILED' }) }));
   });
 });

@@ -75,7 +75,12 @@ async function hashFile(host: string, dataset: string, file: string): Promise<st
 
 async function guids(host: string, dataset: string): Promise<Map<string, string>> {
   const out = await lab.zfs(host, ['get', '-H', '-p', '-r', '-o', 'name,value', 'guid', dataset]);
-  return new Map(out.split('\n').filter((line) => line.startsWith(`${dataset}@`)).map((line) => [line.split('\t')[0]!.slice(dataset.length + 1), line.split('\t')[1]!]));
+  return new Map(
+    out
+      .split('\n')
+      .filter((line) => line.startsWith(`${dataset}@`))
+      .map((line) => [line.split('\t')[0]!.slice(dataset.length + 1), line.split('\t')[1]!]),
+  );
 }
 
 /** Both directions: the copy holds every snapshot of the source with the source's guid, and the same bytes. */
@@ -144,14 +149,22 @@ describe('installed like a real tool', () => {
 
     // The Grafana dashboard's every query names a series this run's textfile holds.
     const textfile = await readFile(path.join(dir, 'state/zfs-fleet.prom'), 'utf8');
-    const exported = new Set(textfile.split('\n').filter((line) => /^zfs_fleet_/.test(line)).map((line) => line.split(/[{ ]/)[0]));
+    const exported = new Set(
+      textfile
+        .split('\n')
+        .filter((line) => /^zfs_fleet_/.test(line))
+        .map((line) => line.split(/[{ ]/)[0]),
+    );
     const queries = dashboardQueries(JSON.parse(await readFile(path.join(REPO, 'deploy/grafana/zfs-fleet.json'), 'utf8')));
     for (const name of new Set(queries.flatMap(metricNamesIn))) expect(exported, name).toContain(name);
   });
 
   test('lintian finds no error or warning in either .deb', async () => {
     const result = await lintian;
-    expect(result.stdout.split('\n').filter((line) => /^[EW]: /.test(line)), result.stdout).toEqual([]);
+    expect(
+      result.stdout.split('\n').filter((line) => /^[EW]: /.test(line)),
+      result.stdout,
+    ).toEqual([]);
     expect(result.exitCode, result.stderr).toBe(0);
   }, 400_000);
 
@@ -162,7 +175,17 @@ describe('installed like a real tool', () => {
     await copyFile('/var/lib/dpkg/status', path.join(debRoot, 'var/lib/dpkg/status'));
     await execa('dpkg', ['--root', debRoot, '--force-not-root', '-i', CONTROLLER_DEB, AGENT_DEB]);
     const listed = (await execa('dpkg', ['--root', debRoot, '-L', 'zfs-fleet'])).stdout.split('\n');
-    expect(listed).toEqual(expect.arrayContaining(['/usr/bin/fleet', '/lib/systemd/system/zfs-fleet.service', '/lib/systemd/system/zfs-fleet.timer', '/etc/zfs-fleet/fleet.yaml', '/usr/share/doc/zfs-fleet/README.md', '/usr/share/bash-completion/completions/fleet', '/usr/share/zsh/vendor-completions/_fleet']));
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        '/usr/bin/fleet',
+        '/lib/systemd/system/zfs-fleet.service',
+        '/lib/systemd/system/zfs-fleet.timer',
+        '/etc/zfs-fleet/fleet.yaml',
+        '/usr/share/doc/zfs-fleet/README.md',
+        '/usr/share/bash-completion/completions/fleet',
+        '/usr/share/zsh/vendor-completions/_fleet',
+      ]),
+    );
     expect(await readFile(path.join(debRoot, 'lib/systemd/system/zfs-fleet.service'), 'utf8')).toMatch(/^ExecStart=\/usr\/bin\/fleet run --due/m);
     const bin = path.join(debRoot, 'usr/bin/fleet');
     expect((await execa(bin, ['--version'])).stdout).toBe(VERSION);

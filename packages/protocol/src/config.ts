@@ -50,7 +50,10 @@ export const AGENT_LAUNCHER_PATH = '/opt/zfs-fleet/bin/fleet-agent';
 
 export const AgentConfigSchema = z.strictObject({
   /** How to start the agent on a host: a command line of plain words (no shell syntax). */
-  command: z.string().regex(/^[A-Za-z0-9@%+=:,./_ -]+$/, 'plain words: letters, digits and "@%+=:,./_-" separated by spaces').default(AGENT_LAUNCHER_PATH),
+  command: z
+    .string()
+    .regex(/^[A-Za-z0-9@%+=:,./_ -]+$/, 'plain words: letters, digits and "@%+=:,./_-" separated by spaces')
+    .default(AGENT_LAUNCHER_PATH),
   /**
    * What runs the installed agent: the absolute path of a Node.js (≥ 18), or `bundled` for the
    * agent's single executable (linux-x64, no Node.js needed). Default: `command -v node` on the

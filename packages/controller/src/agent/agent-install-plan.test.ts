@@ -77,9 +77,7 @@ describe('chooseRuntime', () => {
 
 describe('scripts', () => {
   test('the launcher execs the bundle on the chosen runtime with all arguments', () => {
-    expect(launcherScript('0.1.0', ['/usr/bin/node', '/opt/zfs-fleet/lib/fleet-agent-0.1.0.mjs'])).toBe(
-      "#!/bin/sh\n# zfs-fleet agent 0.1.0, installed by `fleet agent install`.\nexec '/usr/bin/node' '/opt/zfs-fleet/lib/fleet-agent-0.1.0.mjs' \"$@\"\n",
-    );
+    expect(launcherScript('0.1.0', ['/usr/bin/node', '/opt/zfs-fleet/lib/fleet-agent-0.1.0.mjs'])).toBe("#!/bin/sh\n# zfs-fleet agent 0.1.0, installed by `fleet agent install`.\nexec '/usr/bin/node' '/opt/zfs-fleet/lib/fleet-agent-0.1.0.mjs' \"$@\"\n");
     expect(launcherScript('0.1.0', ['/opt/zfs-fleet/lib/fleet-agent-0.1.0-linux-x64'])).toMatch(/\nexec '\/opt\/zfs-fleet\/lib\/fleet-agent-0\.1\.0-linux-x64' "\$@"\n$/);
   });
 

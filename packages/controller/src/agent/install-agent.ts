@@ -71,9 +71,10 @@ export async function installAgent(config: FleetConfig, host: string, logger: pi
     const local = plan.kind === 'node' ? bundlePath : locateAgentExecutable(bundlePath);
     if (!local || !existsSync(local)) {
       throw new FleetError('AGENT_INSTALL_FAILED', plan.kind === 'node' ? `There is no agent bundle at "${bundlePath}" to install.` : `Host "${host}" needs the agent's single executable (${plan.why}), and this controller has none.`, {
-        hint: plan.kind === 'node'
-          ? 'Build it with `npx turbo run build`, or point FLEET_AGENT_BUNDLE at fleet-agent.mjs.'
-          : `Install the zfs-fleet-agent package on this machine, build it with \`npm run package\`, or point FLEET_AGENT_EXECUTABLE at fleet-agent-linux-x64; or install Node.js ≥ ${MIN_AGENT_NODE_MAJOR} on ${host}.`,
+        hint:
+          plan.kind === 'node'
+            ? 'Build it with `npx turbo run build`, or point FLEET_AGENT_BUNDLE at fleet-agent.mjs.'
+            : `Install the zfs-fleet-agent package on this machine, build it with \`npm run package\`, or point FLEET_AGENT_EXECUTABLE at fleet-agent-linux-x64; or install Node.js ≥ ${MIN_AGENT_NODE_MAJOR} on ${host}.`,
         details: { host },
       });
     }
@@ -171,18 +172,18 @@ async function uploadAtomically(connection: SshConnection, sftp: SFTPWrapper, ta
     new Promise<void>((resolve, reject) => {
       operation((error) => {
         if (error) {
-          reject(new FleetError('AGENT_INSTALL_FAILED', `Cannot ${what} on host "${connection.endpoint.name}": ${error.message}.`, {
-            hint: `The SSH user needs write access to ${AGENT_PREFIX}.`,
-            details: { host: connection.endpoint.name, path: target },
-            cause: error,
-          }));
+          reject(
+            new FleetError('AGENT_INSTALL_FAILED', `Cannot ${what} on host "${connection.endpoint.name}": ${error.message}.`, {
+              hint: `The SSH user needs write access to ${AGENT_PREFIX}.`,
+              details: { host: connection.endpoint.name, path: target },
+              cause: error,
+            }),
+          );
         } else resolve();
       });
     });
   try {
-    await call(`write ${temporary}`, (callback) =>
-      'data' in source ? sftp.writeFile(temporary, source.data, { mode }, callback) : sftp.fastPut(source.file, temporary, { mode, concurrency: 32, chunkSize: 32_768 }, callback),
-    );
+    await call(`write ${temporary}`, (callback) => ('data' in source ? sftp.writeFile(temporary, source.data, { mode }, callback) : sftp.fastPut(source.file, temporary, { mode, concurrency: 32, chunkSize: 32_768 }, callback)));
     await call(`chmod ${temporary}`, (callback) => sftp.chmod(temporary, mode, callback));
     try {
       // posix-rename@openssh.com replaces the target; plain SFTP rename refuses an existing one.

@@ -18,11 +18,7 @@ export const agentCommand: Command = {
     if (context.json) {
       context.out.write(`${JSON.stringify({ command: 'agent install', ok, rows }, null, 2)}\n`);
     } else {
-      const lines = rows.map((row) =>
-        row.ok
-          ? ['OK', row.host, `${describeInstall(row.result)}${row.result.warning ? `; warning: ${row.result.warning}` : ''}`]
-          : ['FAILED', row.host, `${row.error.code}: ${row.error.message}${row.error.hint ? ` ${row.error.hint}` : ''}`],
-      );
+      const lines = rows.map((row) => (row.ok ? ['OK', row.host, `${describeInstall(row.result)}${row.result.warning ? `; warning: ${row.result.warning}` : ''}`] : ['FAILED', row.host, `${row.error.code}: ${row.error.message}${row.error.hint ? ` ${row.error.hint}` : ''}`]));
       context.out.write(`${formatTable(lines)}\n`);
     }
     return ok ? EXIT.ok : EXIT.failed;

@@ -130,11 +130,9 @@ function renderGrid(page: StatusPage): string {
       const state = cellState(row);
       const age = row.newestCopyAgeMs === undefined ? 'no copy yet' : `${formatAge(Math.max(0, row.newestCopyAgeMs))} old`;
       const rpo = row.rpoMs === undefined ? 'no rpo' : `rpo ${formatAge(row.rpoMs)}`;
-      const title = [
-        row.lastSuccess ? `last success ${row.lastSuccess.at}` : 'never succeeded',
-        row.newestCopy?.snapshot ? `newest copy ${row.newestCopy.snapshot}` : '',
-        row.lastFailure ? `last failure ${row.lastFailure.at}: ${row.lastFailure.code}` : '',
-      ].filter(Boolean).join('\n');
+      const title = [row.lastSuccess ? `last success ${row.lastSuccess.at}` : 'never succeeded', row.newestCopy?.snapshot ? `newest copy ${row.newestCopy.snapshot}` : '', row.lastFailure ? `last failure ${row.lastFailure.at}: ${row.lastFailure.code}` : '']
+        .filter(Boolean)
+        .join('\n');
       return `<td class="cell ${state}" data-host="${escapeHtml(host)}" data-dataset="${escapeHtml(dataset)}" data-peer="${escapeHtml(peer)}" data-state="${state}"${row.newestCopyAgeMs === undefined ? '' : ` data-age-ms="${row.newestCopyAgeMs}"`}${row.rpoMs === undefined ? '' : ` data-rpo-ms="${row.rpoMs}"`} title="${escapeHtml(title)}">${state}<small>${escapeHtml(age)} · ${escapeHtml(rpo)}</small></td>`;
     });
     return `<tr><th scope="row">${escapeHtml(host)}</th><td>${escapeHtml(dataset)}</td>${cells.join('')}</tr>`;

@@ -93,7 +93,9 @@ test('the page shows hosts × datasets × peers by copy age vs rpo, the runs, an
   const requests: string[] = [];
   const errors: string[] = [];
   tab.on('request', (request) => requests.push(request.url()));
-  tab.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
+  tab.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
   await tab.goto(pathToFileURL(page).href);
 
   // The grid: one cell per configured (host, dataset, peer), with the state its age and rpo give.
@@ -111,7 +113,9 @@ test('the page shows hosts × datasets × peers by copy age vs rpo, the runs, an
 
   // The timeline: both runs, as bars and as table rows with their bytes and durations.
   expect(await tab.$$eval('#timeline g.run', (runs) => runs.map((run) => (run as SVGGElement).dataset.runId))).toEqual(['r1', 'r2']);
-  const runs = await tab.$$eval('#runs tbody tr', (rows) => rows.map((row) => [row.getAttribute('data-run-id'), row.querySelector('[data-bytes]')!.getAttribute('data-bytes'), row.querySelector('[data-duration-ms]')!.getAttribute('data-duration-ms'), row.children[4]!.textContent]));
+  const runs = await tab.$$eval('#runs tbody tr', (rows) =>
+    rows.map((row) => [row.getAttribute('data-run-id'), row.querySelector('[data-bytes]')!.getAttribute('data-bytes'), row.querySelector('[data-duration-ms]')!.getAttribute('data-duration-ms'), row.children[4]!.textContent]),
+  );
   expect(runs).toEqual([
     ['r2', '20971520', '10000', '1/2 ok'],
     ['r1', '770000000', '14000', '4/4 ok'],
