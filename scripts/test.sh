@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: typecheck, unit and browser tests, the release packages, the
+# Sets up and runs every test: lint (Biome), typecheck, unit and browser tests, the release packages, the
 # end-to-end suite on the zfs-fuse lab (installing those packages too), and the OpenZFS 2.x
 # suite on a qemu VM (test/openzfs; see README "Tests on real OpenZFS").
 #   OPENZFS_SUITE=never   (default, until the suite passes whole) skip the OpenZFS suite
@@ -19,6 +19,7 @@ if [ "$openzfs" = always ]; then
   image_pid=$!
 fi
 
+npm run lint
 npx turbo run typecheck --output-logs=errors-only
 npx vitest run --project unit
 npx vitest run --project browser
