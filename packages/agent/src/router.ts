@@ -25,12 +25,15 @@ import { createDatasets, createSnapshots, decodeResumeToken, destroySnapshot, es
 import { buildTransferCommands } from './transfer/build-transfer-commands.ts';
 import type { AgentContext } from './context.ts';
 import { authorizeKey, ensureReplicationKey, trustHostKeys } from './replication-keys.ts';
+import { sequenceRouter } from './sequence-router.ts';
 import { replicate } from './transfer/replicate.ts';
 
 const t = initFleetTRPC<AgentContext>();
 
 /** The agent's procedures. The controller imports only this router's type. */
 export const agentRouter = t.router({
+  sequence: sequenceRouter,
+
   hello: t.procedure
     .input(HelloInputSchema)
     .output(HelloOutputSchema)
@@ -41,11 +44,11 @@ export const agentRouter = t.router({
           details: { agentVersion: FLEET_VERSION, controllerVersion: input.controllerVersion },
         });
       }
-      return { agentVersion: FLEET_VERSION, nodeVersion: process.version, hostname: os.hostname(), zfs: await ctx.capabilities(), tools: await ctx.tools() };
+      return { agentVersion: FLEET_VERSION, nodeVersion: process.version, hostname: os.hostname(), zfs: await ctx.capabilities(), tools: await ctx.tools(), timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone };
     }),
 
   listTree: t.procedure.input(ListTreeInputSchema).query(async ({ ctx, input }): Promise<ListTreeOutput> => {
-    return listTree(ctx.zfs, input.roots, await ctx.capabilities());
+    return listTree(ctx.zfs, input.roots, await ctx.capabilities(), { holds: input.withHolds === true });
   }),
 
   zfsCalls: t.procedure.output(ZfsCallsOutputSchema).query(({ ctx }): ZfsCallsOutput => ctx.zfs.calls()),

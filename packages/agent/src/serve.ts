@@ -4,6 +4,7 @@ import { serveStream } from '@zfs-fleet/protocol';
 import { createZfsExec, probeCapabilities, type ZfsExec } from '@zfs-fleet/zfs';
 import type pino from 'pino';
 import type { AgentContext } from './context.ts';
+import { createEntryLocks } from './locks/entry-locks.ts';
 import { agentRouter } from './router.ts';
 import { streamTransfer } from './transfer/stream-transfer.ts';
 import { findWireTools } from './wire.ts';
@@ -17,6 +18,8 @@ export interface ServeAgentOptions {
   capabilities?: ZfsCapabilities;
   tools?: WireTools;
   streamTransfer?: AgentContext['streamTransfer'];
+  /** Where entry locks live; tests give each host a directory of its own. */
+  lockDir?: string;
 }
 
 /** Serves the agent router over a byte stream until the input ends (the controller hung up). */
@@ -31,6 +34,20 @@ export async function serveAgent(options: ServeAgentOptions): Promise<void> {
     capabilities: () => (probed ??= probeCapabilities(zfs)),
     tools: () => (tools ??= findWireTools()),
     streamTransfer: options.streamTransfer ?? streamTransfer,
+    locks: createEntryLocks(options.lockDir ? { dir: options.lockDir } : {}),
   };
-  await serveStream({ router: agentRouter, createContext: () => context, input: options.input, output: options.output, logger: options.logger });
+  // Entry locks go with the agent on every way out: the controller hanging up, exit, signals.
+  const releaseLocks = () => context.locks.releaseAllSync();
+  process.once('exit', releaseLocks);
+  for (const signal of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      releaseLocks();
+      process.kill(process.pid, signal);
+    });
+  }
+  try {
+    await serveStream({ router: agentRouter, createContext: () => context, input: options.input, output: options.output, logger: options.logger });
+  } finally {
+    releaseLocks();
+  }
 }

@@ -20,10 +20,16 @@ export const HelloOutputSchema = z.object({
   hostname: z.string(),
   zfs: ZfsCapabilitiesSchema,
   tools: WireToolsSchema,
+  /** The host's IANA time zone: retention periods are its calendar's. */
+  timeZone: z.string().optional(),
 });
 export type HelloOutput = z.infer<typeof HelloOutputSchema>;
 
-export const ListTreeInputSchema = z.object({ roots: z.array(DatasetNameSchema).min(1) });
+export const ListTreeInputSchema = z.object({
+  roots: z.array(DatasetNameSchema).min(1),
+  /** Also each snapshot's hold count (`userrefs`): pruning never destroys a held snapshot. */
+  withHolds: z.boolean().optional(),
+});
 /**
  * Not validated on the way out: zfs accepts names our stricter rules refuse (a space, say), and
  * one such dataset must not fail a whole host's listing; the plan refuses to act on it instead.

@@ -62,7 +62,92 @@ export const AgentConfigSchema = z.strictObject({
   runtime: z.union([z.literal('bundled'), z.string().regex(/^\/[A-Za-z0-9@%+=:,./_-]*$/, 'an absolute path of plain characters, e.g. /usr/bin/node, or "bundled"')]).optional(),
 });
 
+/** The steps of an entry's run, in the only order they may run. */
+export const SEQUENCE_STEPS = ['lock', 'preSnapshot', 'snapshot', 'postSnapshot', 'replicate', 'export', 'pruneExports', 'pruneSnapshots', 'unlock'] as const;
+export type SequenceStep = (typeof SEQUENCE_STEPS)[number];
+
+const count = z.number().int().nonnegative();
+
+/**
+ * A retention policy: per calendar period (in the host's time zone) the newest snapshot of
+ * each of the N most recent periods that have one, like sanoid; `maxAge` is a ceiling.
+ */
+export const RetentionSchema = z
+  .strictObject({
+    hourly: count.optional(),
+    daily: count.optional(),
+    weekly: count.optional(),
+    monthly: count.optional(),
+    yearly: count.optional(),
+    /** Nothing older stays (protected snapshots excepted), e.g. "30d". */
+    maxAge: DurationSchema.optional(),
+  })
+  .refine((policy) => Object.values(policy).some((value) => value !== undefined), 'at least one of hourly, daily, weekly, monthly, yearly, maxAge')
+  .transform(({ maxAge, ...counts }) => ({ ...counts, ...(maxAge !== undefined ? { maxAgeMs: maxAge } : {}) }));
+export type Retention = z.infer<typeof RetentionSchema>;
+
+/**
+ * Extension point for export targets (issue #12): how many full streams (each with the
+ * incrementals that depend on it) an export chain keeps. Snapshots an export chain still needs
+ * reach the pruning plan as `exportProtections`.
+ */
+export const ExportKeepSchema = z.strictObject({ fulls: z.number().int().positive() });
+
+/** Commands the administrator writes, run on the source host through `sh -c`. */
+export const HooksSchema = z.strictObject({
+  preSnapshot: z.array(z.string().min(1)).default([]),
+  postSnapshot: z.array(z.string().min(1)).default([]),
+  /** Per command; the command's whole process group is killed when it runs longer. */
+  timeout: DurationSchema.default(300_000),
+});
+export type Hooks = z.infer<typeof HooksSchema>;
+
+export const PruneConfigSchema = z.strictObject({
+  /** Snapshots not named by zfs-fleet that pruning may destroy too, e.g. "^autosnap_". */
+  include: z
+    .string()
+    .min(1)
+    .refine((pattern) => {
+      try {
+        new RegExp(pattern);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'a JavaScript regular expression')
+    .optional(),
+});
+
+const SequenceSchema = z
+  .array(z.enum(SEQUENCE_STEPS))
+  .min(1)
+  .superRefine((steps, ctx) => {
+    steps.forEach((step, index) => {
+      const previous = steps[index - 1];
+      if (steps.indexOf(step) !== index) ctx.addIssue({ code: 'custom', path: [index], message: `"${step}" appears twice` });
+      else if (previous !== undefined && SEQUENCE_STEPS.indexOf(step) < SEQUENCE_STEPS.indexOf(previous)) {
+        ctx.addIssue({ code: 'custom', path: [index], message: `"${step}" cannot come after "${previous}"; the order is ${SEQUENCE_STEPS.join(' → ')}` });
+      }
+    });
+    if (steps.includes('lock') !== steps.includes('unlock')) ctx.addIssue({ code: 'custom', message: 'has "lock" without "unlock" or the other way round' });
+  });
+
+/** Settings an entry may set and the fleet's `defaults:` may give every entry. */
+const EntryDefaultsShape = {
+  hooks: HooksSchema.optional(),
+  /** Retention on the source. */
+  keep: RetentionSchema.optional(),
+  /** Retention on every peer; default: the same as `keep:`. */
+  peerKeep: RetentionSchema.optional(),
+  /** How long to wait for another run's lock on this entry; default: refuse at once. */
+  lockWait: DurationSchema.optional(),
+  prune: PruneConfigSchema.optional(),
+};
+
 export const BackupEntrySchema = z.strictObject({
+  ...EntryDefaultsShape,
+  /** A subset of SEQUENCE_STEPS, in that order; default: all of them. */
+  sequence: SequenceSchema.optional(),
   dataset: DatasetNameSchema,
   recursive: z.boolean().default(false),
   to: z.array(HostNameSchema).min(1, 'at least one peer host'),
@@ -109,11 +194,23 @@ export const FleetConfigSchema = z
     stateDir: z.string().min(1).optional(),
     /** Prometheus textfile written after each run; default `<stateDir>/zfs-fleet.prom`. */
     metrics: z.strictObject({ textfile: z.string().min(1).optional() }).optional(),
+    /** Entry settings every entry gets unless it sets its own. */
+    defaults: z.strictObject(EntryDefaultsShape).default({}),
     hosts: z.record(HostNameSchema, HostConfigSchema),
   })
   .superRefine((config, ctx) => {
     for (const [hostName, host] of Object.entries(config.hosts)) {
       host.backups.forEach((entry, index) => {
+        const settings = entrySettings(config, entry);
+        const path = ['hosts', hostName, 'backups', index, 'sequence'];
+        if (entry.sequence?.includes('pruneSnapshots') && !settings.keep && !settings.peerKeep) {
+          ctx.addIssue({ code: 'custom', path, message: 'has "pruneSnapshots" but the entry has no keep: or peerKeep: (nor defaults)' });
+        }
+        for (const phase of ['preSnapshot', 'postSnapshot'] as const) {
+          if ((settings.hooks?.[phase].length ?? 0) > 0 && !settings.sequence.includes(phase)) {
+            ctx.addIssue({ code: 'custom', path, message: `has no "${phase}" step, so the ${phase} hooks would never run` });
+          }
+        }
         entry.to.forEach((peer, peerIndex) => {
           const path = ['hosts', hostName, 'backups', index, 'to', peerIndex];
           const peerHost = config.hosts[peer];
@@ -133,3 +230,18 @@ export type FleetConfig = z.infer<typeof FleetConfigSchema>;
 export type HostConfig = z.infer<typeof HostConfigSchema>;
 export type BackupEntry = z.infer<typeof BackupEntrySchema>;
 export type WireConfig = z.infer<typeof WireConfigSchema>;
+
+/** An entry's settings with the fleet's `defaults:` filled in. */
+export function entrySettings(config: Pick<FleetConfig, 'defaults'>, entry: BackupEntry) {
+  const defaults = config.defaults ?? {};
+  const keep = entry.keep ?? defaults.keep;
+  return {
+    sequence: entry.sequence ?? [...SEQUENCE_STEPS],
+    hooks: entry.hooks ?? defaults.hooks,
+    keep,
+    peerKeep: entry.peerKeep ?? defaults.peerKeep ?? keep,
+    lockWaitMs: entry.lockWait ?? defaults.lockWait ?? 0,
+    prune: entry.prune ?? defaults.prune ?? {},
+  };
+}
+export type EntrySettings = ReturnType<typeof entrySettings>;

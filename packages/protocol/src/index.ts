@@ -19,8 +19,8 @@ export { FLEET_VERSION } from './version.ts';
  * travel: the wire settings go to every agent in each `replicate` call, and per-host settings
  * that agents act on belong to the same schema rather than to a copy of it.
  */
-export { AGENT_LAUNCHER_PATH, BackupEntrySchema, FleetConfigSchema, WireConfigSchema } from './config.ts';
-export type { BackupEntry, FleetConfig, WireConfig } from './config.ts';
+export { AGENT_LAUNCHER_PATH, BackupEntrySchema, entrySettings, FleetConfigSchema, SEQUENCE_STEPS, WireConfigSchema } from './config.ts';
+export type { BackupEntry, EntrySettings, FleetConfig, Retention, SequenceStep, WireConfig } from './config.ts';
 
 // The agent's procedures: inputs and outputs, validated by the agent.
 export {
@@ -52,3 +52,17 @@ export { toFleetErrorFromClient } from './internal/transport/client-error.ts';
 export { formatBytes } from './format-bytes.ts';
 export { shellQuote } from './shell-quote.ts';
 export { writeFileAtomically } from './write-file-atomically.ts';
+
+// An entry's sequence on its source host: entry locks, hooks, guarded pruning.
+export {
+  AcquireLocksInputSchema,
+  HOOK_PHASES,
+  HookResultSchema,
+  LockHolderSchema,
+  LockResultSchema,
+  PruneSnapshotsInputSchema,
+  PruneSnapshotsOutputSchema,
+  ReleaseLocksInputSchema,
+  RunHooksInputSchema,
+} from './sequence-api.ts';
+export type { HookPhase, HookResult, LockHolder, LockResult, PruneSnapshotsOutput } from './sequence-api.ts';

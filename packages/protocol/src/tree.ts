@@ -12,6 +12,8 @@ export const SnapshotInfoSchema = z.object({
   createtxg: z.number().int().nonnegative(),
   /** Creation time, epoch milliseconds. */
   createdAt: z.number().int().nonnegative(),
+  /** zfs `userrefs`: how many holds anyone placed on it (zfs-fuse can count holds but not list them). */
+  holds: z.number().int().nonnegative().optional(),
 });
 export type SnapshotInfo = z.infer<typeof SnapshotInfoSchema>;
 
@@ -57,5 +59,7 @@ export const ZfsCapabilitiesSchema = z.object({
   sendEstimate: z.boolean(),
   /** Receive without mounting (`recv -u`). */
   receiveNoMount: z.boolean(),
+  /** `zfs destroy ds@a,b,c` in one call (OpenZFS); zfs-fuse takes one snapshot per call. */
+  destroyMany: z.boolean().default(false),
 });
 export type ZfsCapabilities = z.infer<typeof ZfsCapabilitiesSchema>;

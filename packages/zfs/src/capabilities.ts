@@ -18,6 +18,8 @@ export const LEGACY_CAPABILITIES: Omit<ZfsCapabilities, 'version' | 'implementat
   sendEstimate: false,
   // `recv -u` is older than its usage text admits: zfs-fuse accepts it.
   receiveNoMount: true,
+  // zfs-fuse answers `zfs destroy ds@a,b` with "invalid dataset name".
+  destroyMany: false,
 };
 
 /** Parses `zfs version` (OpenZFS ≥ 0.8: "zfs-2.1.11-1\nzfs-kmod-2.1.11-1"). */
@@ -40,6 +42,7 @@ export function capabilitiesFromVersion(output: string): ZfsCapabilities | undef
     holds: true,
     sendEstimate: true,
     receiveNoMount: true,
+    destroyMany: true,
   };
 }
 

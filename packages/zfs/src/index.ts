@@ -11,3 +11,5 @@ export { receiveStream } from './receive-stream.ts';
 export { getPoolSpace, parsePoolSpace, poolSpaceArgs } from './pool-space.ts';
 export type { PoolSpace } from './pool-space.ts';
 export { decodeResumeToken, parseResumeToken } from './resume-token.ts';
+export { destroySnapshots, destroySnapshotsArgs } from './destroy-snapshots.ts';
+export type { DestroyOutcome } from './destroy-snapshots.ts';

@@ -37,6 +37,7 @@ describe('listTree', () => {
 
   it('asks for resume tokens only where zfs has them', () => {
     expect(listTreeArgs(['tank'], { resumableReceive: true })).toContain('type,guid,createtxg,creation,referenced,canmount,zfs-fleet:created,receive_resume_token');
+    expect(listTreeArgs(['tank'], { resumableReceive: false }, { holds: true })).toContain('type,guid,createtxg,creation,referenced,canmount,zfs-fleet:created,userrefs');
   });
 
   it('makes no call for no roots', async () => {

@@ -68,3 +68,17 @@ describe('parseTree', () => {
     expect(parseTree('')).toEqual({ datasets: [] });
   });
 });
+
+describe('parseTree with userrefs', () => {
+  it('reads the hold count of each snapshot from a zfs-fuse listing that cannot list holds', () => {
+    const tree = parseTree(fixture('zfs-fuse/get-tree-userrefs.stdout'));
+    const [t] = tree.datasets;
+    expect(t!.snapshots.map((s) => [s.name, s.holds])).toEqual([
+      ['s1', 0],
+      ['s2', 0],
+      ['s3', 1],
+      ['s4', 0],
+      ['s5', 0],
+    ]);
+  });
+});

@@ -2,6 +2,8 @@ import { FleetError, type DatasetInfo, type DatasetName, type DatasetTree, type 
 
 /** The properties one `zfs get` call reads for a whole tree (see listTreeArgs). */
 export const TREE_PROPERTIES = ['type', 'guid', 'createtxg', 'creation', 'referenced', 'canmount'] as const;
+/** Hold counts: asked for only where pruning needs them, so replication's listing stays as it was. */
+export const HOLDS_PROPERTY = 'userrefs';
 export const RESUME_TOKEN_PROPERTY = 'receive_resume_token';
 export const ENCRYPTION_PROPERTY = 'encryption';
 /**
@@ -52,6 +54,8 @@ export function parseTree(output: string): DatasetTree {
           guid: guidOf(row, name),
           createtxg: integer(row, name, 'createtxg'),
           createdAt: integer(row, name, 'creation') * 1000,
+          // A hold pins a snapshot whoever placed it: pruning must see it.
+          ...(/^[0-9]+$/.test(row.get(HOLDS_PROPERTY)?.value ?? '') ? { holds: Number(row.get(HOLDS_PROPERTY)?.value) } : {}),
         },
       ]);
     } else if (type === 'filesystem' || type === 'volume') {

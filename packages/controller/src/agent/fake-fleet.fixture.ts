@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createTRPCClient } from '@trpc/client';
 import pino from 'pino';
@@ -24,6 +27,7 @@ export function createFakeFleet(datasets: Record<string, string[]>): FakeFleet {
   const zfs: Record<string, FakeZfs> = {};
   for (const [host, names] of Object.entries(datasets)) zfs[host] = createFakeZfs(createFakeZfsState(names));
   const logger = pino({ level: 'silent' });
+  const lockDirs: Record<string, string> = {};
   return {
     zfs,
     async connect(host) {
@@ -38,6 +42,8 @@ export function createFakeFleet(datasets: Record<string, string[]>): FakeFleet {
         zfs: countedPerSession(hostZfs),
         capabilities: ZFS_FUSE_CAPABILITIES,
         tools: { zstd: false, lz4: false, mbuffer: false, pv: false },
+        // Entry locks of this fake host, never the machine's /run.
+        lockDir: (lockDirs[host] ??= mkdtempSync(path.join(os.tmpdir(), `fleet-locks-${host}-`))),
         streamTransfer: async (transfer, commands, options) => {
           const peer = zfs[options.peer.name];
           if (!peer) throw new Error(`the fake fleet has no peer "${options.peer.name}"`);
@@ -78,7 +84,7 @@ export function createFakeFleet(datasets: Record<string, string[]>): FakeFleet {
 }
 
 /** A validated config for the fake fleet: these sources' backups, and `backup1`, `backup2` receiving under `backup/fleet`. */
-export function fakeFleetConfig(backups: Record<string, Array<{ dataset: string; to: string[]; recursive?: boolean; exclude?: string[]; rpo?: string }>>): FleetConfig {
+export function fakeFleetConfig(backups: Record<string, Array<{ dataset: string; to: string[]; recursive?: boolean; exclude?: string[]; rpo?: string; [setting: string]: unknown }>>): FleetConfig {
   const hosts: Record<string, unknown> = {
     backup1: { address: 'backup1.test', receive: { root: 'backup/fleet' } },
     backup2: { address: 'backup2.test', receive: { root: 'backup/fleet' } },

@@ -1,10 +1,14 @@
 import type pino from 'pino';
 import type { ReplicationPlan } from '@zfs-fleet/plan';
-import { isWithin, joinDataset, parentOf, poolOf, type BackupEntry, type DatasetTree, type FleetConfig, type SnapshotName } from '@zfs-fleet/protocol';
+import { isWithin, joinDataset, parentOf, poolOf, toFleetErrorFromClient, type BackupEntry, type DatasetTree, type FleetConfig, type SnapshotName } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
+import type { Sessions } from '../run/gather-trees.ts';
 import type { Unit } from '../run/list-units.ts';
 import type { Phase } from '../run/run-phases.ts';
 import { executePlan, sendableSteps, type ExecutePlanInput } from './execute-plan.ts';
+import type { PruneUnitReport } from '../prune/prune-report.ts';
+import type { HostSequence } from '../sequence/host-sequence.ts';
+import { exportPhase, lockPhase, postSnapshotPhase, preSnapshotPhase, pruneSnapshotsPhase, replicatedPhase, unlockPhase } from '../sequence/sequence-phases.ts';
 import type { HostReport, UnitReport } from './run-report.ts';
 import type { TransferProgress } from './run-backup.ts';
 
@@ -18,6 +22,15 @@ export interface HostRun {
   snapshot?: SnapshotName;
   report: HostReport;
   logger: pino.Logger;
+  config: FleetConfig;
+  /** The entries' sequences on this host: who holds a lock, who stopped, every step's outcome. */
+  sequence: HostSequence;
+  sessions: Sessions;
+  now: () => Date;
+  /** After the units ran (FINISH_PHASES): the host's unit reports. */
+  units: UnitReport[];
+  /** What pruneSnapshots did, for the run report. */
+  pruned: PruneUnitReport[];
 }
 
 /** What a unit phase of a backup works with: one planned (host, entry, peer). */
@@ -37,11 +50,19 @@ export interface UnitRun {
 /** One snapshot name across the host's entries, one atomic `zfs snapshot -r` per recursive group. */
 export const snapshotPhase: Phase<HostRun> = {
   name: 'snapshot',
-  async run({ session, entries, snapshot, report }) {
-    if (!snapshot) return 'skipped';
+  async run({ session, sequence, snapshot, report }) {
+    // Only the entries whose sequence snapshots and that are still going (not LOCKED, no failed preSnapshot).
+    const entries = sequence.entriesFor('snapshot');
+    if (!snapshot || entries.length === 0) return 'skipped';
     // Entries nested inside a recursive entry are covered by its `snapshot -r`; naming them again would fail.
     const covering = entries.filter((entry) => !entries.some((other) => other !== entry && other.recursive && isWithin(entry.dataset, other.dataset) && entry.dataset !== other.dataset));
-    await session.agent.snapshot.mutate({ name: snapshot, datasets: dedupe(covering).map((entry) => ({ dataset: entry.dataset, recursive: entry.recursive })) });
+    try {
+      await session.agent.snapshot.mutate({ name: snapshot, datasets: dedupe(covering).map((entry) => ({ dataset: entry.dataset, recursive: entry.recursive })) });
+    } catch (error) {
+      sequence.record(entries, 'snapshot', { status: 'failed', error: toFleetErrorFromClient(error).toShape() });
+      throw error;
+    }
+    sequence.record(entries, 'snapshot', { status: 'ok', detail: snapshot });
     report.snapshot = snapshot;
   },
 };
@@ -78,7 +99,9 @@ export function transferContext(unit: Pick<Unit, 'hostRoot'>, sourceTree: Datase
 }
 
 /** Per source host, before the listing; nothing runs them in a dry run. */
-export const HOST_PHASES: readonly Phase<HostRun>[] = [snapshotPhase];
+export const HOST_PHASES: readonly Phase<HostRun>[] = [lockPhase, preSnapshotPhase, snapshotPhase, postSnapshotPhase];
+/** Per source host, after all its units; unlock runs whatever happened before. */
+export const FINISH_PHASES: readonly Phase<HostRun>[] = [replicatedPhase, exportPhase, pruneSnapshotsPhase, unlockPhase];
 /** Per unit, after planning, holding the transfer slots of both hosts; nothing runs them in a dry run. */
 export const UNIT_PHASES: readonly Phase<UnitRun>[] = [replicatePhase];
 

@@ -1,14 +1,17 @@
 import type pino from 'pino';
 import { planReplication, type ReplicationPlan } from '@zfs-fleet/plan';
-import { toFleetErrorFromClient, type DatasetTree, type FleetConfig, type FleetErrorShape, type ReplicateEvent, type ResumeTokenInfo, type SnapshotName } from '@zfs-fleet/protocol';
+import { entrySettings, toFleetErrorFromClient, type DatasetTree, type FleetConfig, type FleetErrorShape, type ReplicateEvent, type ResumeTokenInfo, type SnapshotName } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import { SessionPool } from '../agent/session-pool.ts';
 import { collectZfsCalls } from '../run/collect-zfs-calls.ts';
 import { gatherTrees, type Listed, type UnitTrees } from '../run/gather-trees.ts';
 import { destinationOf, distinct, listUnits, type Unit } from '../run/list-units.ts';
 import { runPhases, type PhasesOutcome } from '../run/run-phases.ts';
-import { HOST_PHASES, transferContext, UNIT_PHASES } from './backup-phases.ts';
+import { FINISH_PHASES, HOST_PHASES, transferContext, UNIT_PHASES, type HostRun } from './backup-phases.ts';
 import { sendableSteps, transfersOf, type ExecutePlanInput, type SendableStep } from './execute-plan.ts';
+import { HostSequence } from '../sequence/host-sequence.ts';
+import { unitPhases } from '../sequence/sequence-phases.ts';
+import type { SequenceStepReport } from '../sequence/sequence-report.ts';
 import { createTransferSlots, type TransferSlots } from './create-limiter.ts';
 import { reportStep } from './report-step.ts';
 import { isUnitSuccessful, unitStatus, type HostReport, type RunReport, type UnitReport } from './run-report.ts';
@@ -34,6 +37,8 @@ export interface BackupOptions {
   only?: (host: string, dataset: string) => boolean;
   /** `--auto-install`: install the matching agent where it is missing or another version. */
   autoInstall?: boolean;
+  /** Each step of an entry's sequence as it finishes, for progress. */
+  onStep?: (host: string, dataset: string, step: SequenceStepReport) => void;
   /** Opens a host's agent session; over SSH when absent (tests pass an in-process one). */
   connect?: (host: string) => Promise<AgentSession>;
 }
@@ -53,7 +58,10 @@ export interface TransferProgress {
 export async function runBackup(config: FleetConfig, options: BackupOptions, logger: pino.Logger): Promise<RunReport> {
   const clock = options.now ?? (() => new Date());
   const startedAt = clock();
-  const units = listUnits(config, { hosts: options.hosts, ...(options.only ? { only: options.only } : {}) });
+  const allUnits = listUnits(config, { hosts: options.hosts, ...(options.only ? { only: options.only } : {}) });
+  // An entry whose sequence has no replicate step is snapshotted and pruned, never sent.
+  const units = allUnits.filter((unit) => entrySettings(config, unit.entry).sequence.includes('replicate'));
+  const runs = new Map<string, HostRun>();
   const hosts: HostReport[] = distinct(options.hosts).map((host) => ({ host }));
   const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });
   const reports: UnitReport[] = [];
@@ -61,7 +69,7 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
     // Open every session at once: a peer's SSH handshake and agent start overlap the sources' snapshots and listings.
     for (const host of distinct(units.flatMap((unit) => [unit.host, unit.peer]))) void sessions.get(host).catch(() => undefined);
     const snapshot = options.snapshot || options.noSnapshot ? undefined : createSnapshotName(config.snapshotPrefix, startedAt);
-    const failedHosts = options.dryRun ? new Map<string, FleetErrorShape>() : await runHostPhases(units, hosts, { sessions, snapshot, logger });
+    const failedHosts = options.dryRun ? new Map<string, FleetErrorShape>() : await runHostPhases(allUnits, hosts, { sessions, snapshot, logger, config, options, startedAt, clock, runs });
     const trees = await gatherTrees(
       sessions,
       units.filter((unit) => !failedHosts.has(unit.host)),
@@ -73,25 +81,56 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
         for (const unit of units.filter((candidate) => `${candidate.host}\u0000${candidate.peer}` === pair)) {
           const hostReport = hosts.find((host) => host.host === unit.host)!;
           if (options.dryRun && snapshot) hostReport.snapshot = snapshot;
-          const failure = failedHosts.get(unit.host);
+          // A host that failed, or an entry that stopped (LOCKED, a failed preSnapshot), sends nothing.
+          const failure = failedHosts.get(unit.host) ?? runs.get(unit.host)?.sequence.abortedBy(unit.entry.dataset);
           reports.push(failure ? failedUnit(unit, failure) : await backUpUnit(unit, { trees, sessions, slots, config, options, hostReport, snapshot, startedAt, logger }));
         }
       }),
     );
-    const zfsCalls = await collectZfsCalls(sessions, distinct(units.flatMap((unit) => [unit.host, unit.peer])));
+    await runFinishPhases(runs, reports, hosts);
+    const zfsCalls = await collectZfsCalls(sessions, distinct(allUnits.flatMap((unit) => [unit.host, unit.peer])));
     for (const report of hosts) if (zfsCalls.has(report.host)) report.zfsCalls = zfsCalls.get(report.host)!;
-    for (const peer of distinct(units.map((unit) => unit.peer))) if (!hosts.some((host) => host.host === peer)) hosts.push({ host: peer, ...(zfsCalls.has(peer) ? { zfsCalls: zfsCalls.get(peer)! } : {}) });
+    for (const peer of distinct(allUnits.map((unit) => unit.peer))) if (!hosts.some((host) => host.host === peer)) hosts.push({ host: peer, ...(zfsCalls.has(peer) ? { zfsCalls: zfsCalls.get(peer)! } : {}) });
   } finally {
+    // Locks go on every way out (the agents also drop theirs when the sessions close).
+    for (const run of runs.values()) await run.sequence.unlock();
     await sessions.closeAll();
   }
+  const sequences = [...runs.values()].flatMap((run) => run.sequence.reports());
+  for (const report of reports) {
+    const sequence = sequences.find((candidate) => candidate.host === report.host && candidate.dataset === report.dataset);
+    if (sequence) report.phases = unitPhases(report, sequence);
+  }
+  const pruned = [...runs.values()].flatMap((run) => run.pruned);
   reports.sort((a, b) => `${a.host} ${a.dataset} ${a.peer}`.localeCompare(`${b.host} ${b.dataset} ${b.peer}`));
   const durationMs = clock().getTime() - startedAt.getTime();
-  const ok = reports.every(isUnitSuccessful) && hosts.every((host) => !host.error);
-  return { command: options.dryRun ? 'plan' : 'backup', startedAt: startedAt.toISOString(), durationMs, ok, units: reports, hosts };
+  const ok = reports.every(isUnitSuccessful) && hosts.every((host) => !host.error) && sequences.every((sequence) => sequence.ok) && pruned.every((unit) => unit.status !== 'failed');
+  return {
+    command: options.dryRun ? 'plan' : 'backup',
+    startedAt: startedAt.toISOString(),
+    durationMs,
+    ok,
+    units: reports,
+    hosts,
+    ...(sequences.length > 0 ? { sequences } : {}),
+    ...(pruned.length > 0 ? { prune: pruned } : {}),
+  };
 }
 
 /** Runs HOST_PHASES on every source host at once; returns the hosts that failed, with why. */
-async function runHostPhases(units: readonly Unit[], hosts: HostReport[], context: { sessions: SessionPool; snapshot: SnapshotName | undefined; logger: pino.Logger }): Promise<Map<string, FleetErrorShape>> {
+interface HostPhasesContext {
+  sessions: SessionPool;
+  snapshot: SnapshotName | undefined;
+  logger: pino.Logger;
+  config: FleetConfig;
+  options: BackupOptions;
+  startedAt: Date;
+  clock: () => Date;
+  /** Filled with each host's run, for FINISH_PHASES after the units. */
+  runs: Map<string, HostRun>;
+}
+
+async function runHostPhases(units: readonly Unit[], hosts: HostReport[], context: HostPhasesContext): Promise<Map<string, FleetErrorShape>> {
   const failed = new Map<string, FleetErrorShape>();
   await Promise.all(
     distinct(units.map((unit) => unit.host)).map(async (host) => {
@@ -101,7 +140,22 @@ async function runHostPhases(units: readonly Unit[], hosts: HostReport[], contex
       let outcome: PhasesOutcome;
       try {
         const session = await context.sessions.get(host);
-        outcome = await runPhases(HOST_PHASES, { host, session, entries, ...(context.snapshot ? { snapshot: context.snapshot } : {}), report, logger });
+        const { options } = context;
+        const sequence = new HostSequence({
+          config: context.config,
+          host,
+          session,
+          entries,
+          command: 'backup',
+          startedAt: context.startedAt,
+          dryRun: false,
+          ...(options.snapshot ? { noSnapshotReason: `--snapshot ${options.snapshot}` } : options.noSnapshot ? { noSnapshotReason: '--no-snapshot' } : {}),
+          logger,
+          ...(options.onStep ? { onStep: options.onStep } : {}),
+        });
+        const run: HostRun = { host, session, entries, ...(context.snapshot ? { snapshot: context.snapshot } : {}), report, logger, config: context.config, sequence, sessions: context.sessions, now: context.clock, units: [], pruned: [] };
+        context.runs.set(host, run);
+        outcome = await runPhases(HOST_PHASES, run);
         report.phases = outcome.phases;
       } catch (error) {
         outcome = { ok: false, phases: [], error: toFleetErrorFromClient(error).toShape() };
@@ -115,6 +169,19 @@ async function runHostPhases(units: readonly Unit[], hosts: HostReport[], contex
     }),
   );
   return failed;
+}
+
+/** FINISH_PHASES on every source host that ran its host phases: replicate's outcome, prune, unlock. */
+async function runFinishPhases(runs: ReadonlyMap<string, HostRun>, reports: readonly UnitReport[], hosts: HostReport[]): Promise<void> {
+  await Promise.all(
+    [...runs.values()].map(async (run) => {
+      run.units = reports.filter((unit) => unit.host === run.host);
+      const outcome = await runPhases(FINISH_PHASES, run);
+      const report = hosts.find((candidate) => candidate.host === run.host)!;
+      report.phases = [...(report.phases ?? []), ...outcome.phases];
+      if (outcome.error) report.error ??= outcome.error;
+    }),
+  );
 }
 
 interface UnitContext {

@@ -1,5 +1,7 @@
 import type { FleetErrorCode, FleetErrorShape, ZfsCallsOutput } from '@zfs-fleet/protocol';
+import type { PruneUnitReport } from '../prune/prune-report.ts';
 import type { PhaseReport } from '../run/run-phases.ts';
+import type { EntrySequenceReport } from '../sequence/sequence-report.ts';
 
 /** What happened to one dataset of a unit (or what would, in a plan). */
 export interface StepReport {
@@ -54,6 +56,10 @@ export interface RunReport {
   ok: boolean;
   units: UnitReport[];
   hosts: HostReport[];
+  /** Each entry's sequence on its source host, step by step (absent in a plan). */
+  sequences?: EntrySequenceReport[];
+  /** What the pruneSnapshots steps kept and destroyed, per entry and host. */
+  prune?: PruneUnitReport[];
 }
 
 /** A unit's overall status from its steps: any blocked step makes it blocked. */

@@ -2,6 +2,7 @@ import { FleetError, parseSnapshotName, type FleetConfig } from '@zfs-fleet/prot
 import { runAndRecord } from '../backup/run-and-record.ts';
 import type { BackupOptions } from '../backup/run-backup.ts';
 import { EXIT, stringFlag, type Command, type CommandContext } from '../cli/command.ts';
+import { createClock } from '../cli/create-clock.ts';
 import { parsePositiveInteger } from '../cli/parse-number.ts';
 import { selectHosts } from '../cli/select-hosts.ts';
 import { formatRunReport } from '../output/print-run-report.ts';
@@ -17,6 +18,7 @@ const options = {
   'force-full': { type: 'boolean' },
   force: { type: 'boolean' },
   parallel: { type: 'string' },
+  now: { type: 'string' },
 } as const;
 
 async function backupOrPlan(context: CommandContext, planOnly: boolean): Promise<number> {
@@ -35,6 +37,8 @@ async function backupOrPlan(context: CommandContext, planOnly: boolean): Promise
     force: flags.force === true,
     ...(parallel ? { parallel: parsePositiveInteger(parallel, '--parallel') } : {}),
     autoInstall: context.autoInstall,
+    // --now (or FLEET_NOW): the clock snapshot names and retention go by; tests and catch-up runs set it.
+    now: createClock(stringFlag(flags, 'now')),
   };
   // A plan changes nothing and takes no lock; a backup runs under the state directory's lock.
   if (options.dryRun) return backUpAndPrint(context, config, options, 'backup');
@@ -44,14 +48,14 @@ async function backupOrPlan(context: CommandContext, planOnly: boolean): Promise
 /** `backup` and `run`: the run with live progress, journaled, then its report on stdout. */
 export async function backUpAndPrint(context: CommandContext, config: FleetConfig, options: Omit<BackupOptions, 'onProgress'>, command: 'backup' | 'run'): Promise<number> {
   const progress = createProgressReporter({ tty: context.tty, stream: context.out, logger: context.logger });
-  const { report, recorded } = await runAndRecord(config, { ...options, onProgress: (event) => progress.onProgress(event) }, command, context.logger).finally(() => progress.stop());
+  const { report, recorded } = await runAndRecord(config, { ...options, onProgress: (event) => progress.onProgress(event), onStep: (host, dataset, step) => progress.onStep(host, dataset, step) }, command, context.logger).finally(() => progress.stop());
   context.out.write(context.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatRunReport(report, { colour: context.tty })}\n`);
   return report.ok && recorded ? EXIT.ok : EXIT.failed;
 }
 
 export const backupCommand: Command = {
   name: 'backup',
-  usage: ['fleet backup (--all | HOST...) [--dry-run] [--snapshot NAME | --no-snapshot] [--force-full] [--force] [--parallel N] [--json]'],
+  usage: ['fleet backup (--all | HOST...) [--dry-run] [--snapshot NAME | --no-snapshot] [--force-full] [--force] [--parallel N] [--now ISO-TIME] [--json]'],
   options,
   run: (context) => backupOrPlan(context, false),
 };

@@ -33,7 +33,7 @@ describe('a source logging in to its peer', () => {
 
 describe('zfs capabilities in doctor', () => {
   test('OpenZFS 2.3 lists every feature the engine uses and lacks none', () => {
-    const all = { listParsable: true, getTypeFilter: true, resumableReceive: true, bookmarks: true, rawSend: true, compressedSend: true, largeBlocks: true, embeddedData: true, holds: true, sendEstimate: true, receiveNoMount: true };
+    const all = { listParsable: true, getTypeFilter: true, resumableReceive: true, bookmarks: true, rawSend: true, compressedSend: true, largeBlocks: true, embeddedData: true, holds: true, sendEstimate: true, receiveNoMount: true, destroyMany: true };
     const text = describeCapabilities({ version: 'zfs-2.3.2-1~bpo12+1', implementation: 'openzfs', ...all });
     expect(text).toBe('openzfs: zfs-2.3.2-1~bpo12+1; has: holds, resume (recv -s, send -t), raw sends (-w), -c, -L, -e, estimates (send -nP), bookmarks, list -p, get -t, recv -u');
   });
@@ -53,6 +53,7 @@ describe('zfs capabilities in doctor', () => {
       holds: false,
       sendEstimate: false,
       receiveNoMount: true,
+      destroyMany: false,
     });
     expect(text).toContain('has: recv -u; lacks: holds, resume (recv -s, send -t), raw sends (-w)');
   });

@@ -52,6 +52,7 @@ export function formatRunReport(report: RunReport, options: { colour: boolean })
     }
     if (unit.error) notes.push(`${unit.host} ${unit.dataset} → ${unit.peer}: ${unit.error.code}: ${unit.error.message}${unit.error.hint ? `\n    hint: ${unit.error.hint}` : ''}`);
   }
+  const sequenceLines = formatSequences(report);
   const failed = report.units.filter((unit) => unit.status === 'failed' || unit.status === 'blocked').length;
   const verb = report.command === 'plan' ? 'planned' : 'backed up';
   const steps = report.units.flatMap((unit) => unit.steps);
@@ -61,5 +62,20 @@ export function formatRunReport(report: RunReport, options: { colour: boolean })
   const footer = report.ok
     ? `${report.units.length} unit(s) ${verb}${report.command === 'backup' ? `, ${formatBytes(totalBytes)} sent` : estimate} in ${formatDuration(report.durationMs)}.`
     : `${failed} of ${report.units.length} unit(s) did not succeed (${formatDuration(report.durationMs)}).`;
-  return [formatTable(rows), ...(notes.length ? ['', ...notes] : []), '', footer].join('\n');
+  const sequencesFailed = (report.sequences ?? []).filter((sequence) => !sequence.ok).length;
+  const extra = report.ok || sequencesFailed === 0 ? '' : ` ${sequencesFailed} entr${sequencesFailed === 1 ? 'y' : 'ies'} had a failed step.`;
+  return [formatTable(rows), ...(notes.length ? ['', ...notes] : []), ...(sequenceLines.length ? ['', ...sequenceLines] : []), '', footer + extra].join('\n');
+}
+
+/** Per entry, its steps in one line (`lock ok, preSnapshot FAILED, ...`), the failures' reasons, and what pruning did. */
+function formatSequences(report: RunReport): string[] {
+  const lines: string[] = [];
+  for (const sequence of report.sequences ?? []) {
+    lines.push(`${sequence.host} ${sequence.dataset}: ${sequence.steps.map((step) => `${step.step} ${step.status === 'ok' ? 'ok' : step.status.toUpperCase()}`).join(', ')}`);
+    for (const step of sequence.steps) {
+      if (step.error) lines.push(`    ${step.step}: ${step.error.code}: ${step.error.message}${step.error.hint ? `\n    hint: ${step.error.hint}` : ''}`);
+      else if (step.detail && (step.step === 'lock' || step.step === 'pruneSnapshots')) lines.push(`    ${step.step}: ${step.detail}`);
+    }
+  }
+  return lines;
 }

@@ -1,9 +1,12 @@
 import type pino from 'pino';
 import type { TransferProgress } from '../backup/run-backup.ts';
+import type { SequenceStepReport } from '../sequence/sequence-report.ts';
 import { formatBytes } from './format.ts';
 
 export interface ProgressReporter {
   onProgress(progress: TransferProgress): void;
+  /** A finished step of an entry's sequence (lock, hooks, snapshot, prune, unlock). */
+  onStep(host: string, dataset: string, step: SequenceStepReport): void;
   stop(): void;
 }
 
@@ -51,6 +54,17 @@ export function createProgressReporter(options: { tty: boolean; stream: NodeJS.W
       if (event.type === 'transferred') active.delete(key);
       if (options.tty) draw();
     },
+    onStep(host, dataset, step) {
+      if (!options.tty) {
+        options.logger.info({ host, dataset, step: step.step, status: step.status, ...(step.durationMs !== undefined ? { durationMs: step.durationMs } : {}), ...(step.detail ? { detail: step.detail } : {}), ...(step.error ? { err: step.error } : {}) }, 'sequence step');
+        return;
+      }
+      // Above the live transfer lines, which are drawn again below it.
+      if (drawn > 0) options.stream.write(`\x1b[${drawn}A\x1b[J`);
+      drawn = 0;
+      options.stream.write(`${formatStepLine(host, dataset, step)}\n`);
+      draw();
+    },
     stop() {
       if (options.tty && drawn > 0) options.stream.write(`\x1b[${drawn}A\x1b[J`);
       drawn = 0;
@@ -80,4 +94,13 @@ export function formatProgressLine(line: TransferLine): string {
   const filled = Math.round(fraction * 20);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(20 - filled)}]`;
   return `  ${line.label}  ${bar} ${String(Math.round(fraction * 100)).padStart(3)}%  ${moved}  ETA ${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, '0')}`;
+}
+
+/** `  src1 tank/a  preSnapshot  ok  1.2 s  (1 command(s))` */
+export function formatStepLine(host: string, dataset: string, step: SequenceStepReport): string {
+  const parts = [`  ${host} ${dataset}`, step.step, step.status];
+  if (step.durationMs !== undefined && step.durationMs > 0) parts.push(`${(step.durationMs / 1000).toFixed(1)} s`);
+  if (step.error) parts.push(`${step.error.code}: ${step.error.message}`);
+  else if (step.detail) parts.push(step.detail);
+  return parts.join('  ');
 }

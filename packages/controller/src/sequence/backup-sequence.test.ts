@@ -1,0 +1,73 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createFakeFleet, fakeFleetConfig, type FakeFleet } from '../agent/fake-fleet.fixture.ts';
+import { runBackup, type BackupOptions } from '../backup/run-backup.ts';
+
+const logger = pino({ level: 'silent' });
+const namesOf = (fleet: FakeFleet, host: string, dataset: string) => fleet.zfs[host]!.state.datasets.get(dataset)?.snapshots.map((s) => s.name) ?? [];
+const day = (n: number) => () => new Date(`2030-03-${String(n).padStart(2, '0')}T12:00:00Z`);
+
+function options(fleet: FakeFleet, overrides: Partial<BackupOptions> = {}): BackupOptions {
+  return { hosts: ['src1'], dryRun: false, noSnapshot: false, forceFull: false, force: false, now: day(1), connect: fleet.connect, ...overrides };
+}
+const steps = (report: Awaited<ReturnType<typeof runBackup>>, dataset: string) => report.sequences!.find((s) => s.dataset === dataset)!.steps.map((s) => `${s.step}:${s.status}`);
+
+describe("a backup entry's sequence", () => {
+  it('pruneSnapshots after replicate leaves keep: on the source and peerKeep: on the peer, and the next run is incremental', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
+    const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'], keep: { daily: 1 }, peerKeep: { daily: 3 } }] });
+    for (let n = 1; n <= 5; n += 1) expect((await runBackup(config, options(fleet, { now: day(n) }), logger)).ok).toBe(true);
+    expect(namesOf(fleet, 'src1', 'tank/a')).toEqual(['fleet-20300305T120000.000Z']);
+    expect(namesOf(fleet, 'backup1', 'backup/fleet/src1/tank/a')).toEqual(['fleet-20300303T120000.000Z', 'fleet-20300304T120000.000Z', 'fleet-20300305T120000.000Z']);
+    const next = await runBackup(config, options(fleet, { now: day(6) }), logger);
+    expect(next.units[0]!.steps).toMatchObject([{ action: 'incremental', from: 'fleet-20300305T120000.000Z' }]);
+    expect(steps(next, 'tank/a')).toEqual(['lock:ok', 'preSnapshot:skipped', 'snapshot:ok', 'postSnapshot:skipped', 'replicate:ok', 'export:skipped', 'pruneExports:skipped', 'pruneSnapshots:ok', 'unlock:ok']);
+    expect(next.prune!.map((unit) => `${unit.on}:${unit.destroyed}`)).toEqual(['src1:1', 'backup1:1']);
+    // The journal's view: each step of the sequence, with the unit's own replicate.
+    expect(next.units[0]!.phases!.map((phase) => phase.name)).toEqual(['lock', 'preSnapshot', 'snapshot', 'postSnapshot', 'replicate', 'export', 'pruneExports', 'pruneSnapshots', 'unlock']);
+  });
+
+  it('a sequence without replicate snapshots and prunes the source only', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
+    const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'], keep: { daily: 1 }, sequence: ['lock', 'snapshot', 'pruneSnapshots', 'unlock'] }] });
+    for (let n = 1; n <= 3; n += 1) {
+      const report = await runBackup(config, options(fleet, { now: day(n) }), logger);
+      expect(report).toMatchObject({ ok: true, units: [] });
+      expect(steps(report, 'tank/a')).toEqual(['lock:ok', 'snapshot:ok', 'pruneSnapshots:ok', 'unlock:ok']);
+    }
+    expect(namesOf(fleet, 'src1', 'tank/a')).toEqual(['fleet-20300303T120000.000Z']);
+    expect(fleet.zfs.backup1!.state.datasets.has('backup/fleet/src1/tank/a')).toBe(false);
+    expect(fleet.zfs.backup1!.argv.filter(([verb]) => verb !== 'get')).toEqual([]);
+  });
+
+  it('a failing preSnapshot takes no snapshot, runs postSnapshot, and fails the entry with HOOK_FAILED; the other entry goes on', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a', 'tank/b'], backup1: ['backup'] });
+    const config = fakeFleetConfig({
+      src1: [
+        { dataset: 'tank/a', to: ['backup1'], hooks: { preSnapshot: ['echo "not flushed" >&2; exit 3'], postSnapshot: ['true'] } },
+        { dataset: 'tank/b', to: ['backup1'] },
+      ],
+    });
+    const report = await runBackup(config, options(fleet), logger);
+    expect(report.ok).toBe(false);
+    expect(namesOf(fleet, 'src1', 'tank/a')).toEqual([]);
+    expect(namesOf(fleet, 'src1', 'tank/b')).toEqual(['fleet-20300301T120000.000Z']);
+    expect(steps(report, 'tank/a')).toEqual(['lock:ok', 'preSnapshot:failed', 'postSnapshot:ok', 'unlock:ok']);
+    const pre = report.sequences![0]!.steps[1]!;
+    expect(pre).toMatchObject({ error: { code: 'HOOK_FAILED' }, hooks: [{ exitCode: 3, stderrTail: 'not flushed\n' }] });
+    expect(report.units.map((unit) => `${unit.dataset}:${unit.status}:${unit.error?.code ?? ''}`)).toEqual(['tank/a:failed:HOOK_FAILED', 'tank/b:ok:']);
+  });
+
+  it('a second run of an entry while the first holds its lock is LOCKED, naming the first; the first finishes', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
+    const slow = fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'], hooks: { preSnapshot: ['sleep 1'] } }] });
+    const first = runBackup(slow, options(fleet), logger);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const second = await runBackup(fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'] }] }), options(fleet, { now: day(2) }), logger);
+    expect(second.ok).toBe(false);
+    expect(second.sequences![0]!.steps[0]).toMatchObject({ step: 'lock', status: 'failed', error: { code: 'LOCKED', message: expect.stringContaining(`(pid ${process.pid}, "fleet backup" started 2030-03-01T12:00:00.000Z)`) } });
+    expect(second.units).toMatchObject([{ status: 'failed', error: { code: 'LOCKED' } }]);
+    expect((await first).ok).toBe(true);
+    expect(namesOf(fleet, 'src1', 'tank/a')).toEqual(['fleet-20300301T120000.000Z']);
+  });
+});
