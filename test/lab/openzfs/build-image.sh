@@ -35,15 +35,7 @@ die() { echo "openzfs image: $*" >&2; exit 1; }
 now() { date +%s; }
 
 ensure_host_packages() {
-  local missing=() p
-  for p in "${host_packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  say "installing host packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  bash "$here/../../../scripts/apt-install.sh" "${host_packages[@]}"
 }
 
 # A private apt state (lists only) that sees bookworm + backports with contrib, to learn the
