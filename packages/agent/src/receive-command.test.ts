@@ -25,10 +25,15 @@ describe('parseReceiveCommand', () => {
     ['a rollback without permission', 'zfs recv -F -d backup/fleet/src1/tank', /may not roll back/],
     ['an extra stage', 'cat /etc/shadow | zfs recv -d backup/fleet/src1', /not an allowed decompressor/],
     ['three stages', 'zstd -d -c -q | cat | zfs recv -d backup/fleet/src1', /is not a receive/],
-    ['shell syntax in the target', 'zfs recv -d backup/fleet/src1;reboot', /is not a dataset name/],
+    ['shell syntax in the target', 'zfs recv -d backup/fleet/src1;reboot', /is not a plain command line/],
+    ['a dataset name that zfs refuses', "zfs recv -d 'backup/fleet/src1/a%b'", /is not a dataset name/],
     ['an unknown flag', 'zfs recv -o mountpoint=/etc -d backup/fleet/src1', /flag "-o" is not allowed/],
   ])('refuses %s', (_what, command, message) => {
     expect(() => parse(command)).toThrow(message);
+  });
+
+  it('takes a target whose name holds a space, quoted as the source quotes it', () => {
+    expect(parse(words({ recv: { target: 'backup/fleet/src1/tank/with space', noMount: true } })).recv).toEqual({ noMount: true, target: 'backup/fleet/src1/tank/with space' });
   });
 
   it('allows -F only when the key was set up for it', () => {

@@ -1,4 +1,4 @@
-import { explainDatasetName, isWithin } from '@zfs-fleet/protocol';
+import { explainDatasetName, isWithin, splitQuotedPipeline } from '@zfs-fleet/protocol';
 import { buildRecvArgs, type RecvOptions } from '@zfs-fleet/zfs';
 import { COMPRESSIONS, decompressorArgv, type Compression } from './wire.ts';
 
@@ -25,10 +25,12 @@ const RECV_FLAGS: Record<string, keyof Omit<RecvOptions, 'target'>> = { '-d': 'd
 /**
  * Parses the command a source host sent (sshd hands it over in SSH_ORIGINAL_COMMAND when the
  * key has a forced command). Only `[zstd|lz4 -d -c -q |] zfs recv [-d] [-u] [-s] [-F] TARGET`
- * with TARGET inside `root` passes: no shell ever sees it, so nothing else can run.
+ * with TARGET inside `root` passes (quoted as the source's ssh quotes it: names may hold
+ * spaces): no shell ever sees it, so nothing else can run.
  */
 export function parseReceiveCommand(text: string, options: { root: string; allowRollback: boolean }): ReceiveCommand {
-  const stages = text.split('|').map((stage) => stage.trim().split(/\s+/).filter(Boolean));
+  const stages = splitQuotedPipeline(text);
+  if (!stages) throw new Refusal(`refused: "${text}" is not a plain command line (only words, single quotes and "|")`);
   if (stages.length === 0 || stages.length > 2 || stages.some((stage) => stage.length === 0)) throw new Refusal(`refused: "${text}" is not a receive`);
   const command: ReceiveCommand = { recv: { target: '' } };
   if (stages.length === 2) {

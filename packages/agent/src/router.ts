@@ -8,6 +8,7 @@ import {
   AuthorizeKeyInputSchema,
   TrustHostKeysInputSchema,
   FinishRestoreInputSchema,
+  KeepUnmountedInputSchema,
   FLEET_VERSION,
   FleetError,
   HelloInputSchema,
@@ -21,12 +22,13 @@ import {
   type ZfsCallsOutput,
 } from '@zfs-fleet/protocol';
 import { initFleetTRPC, type ResumeTokenInfo } from '@zfs-fleet/protocol';
-import { createDatasets, createSnapshots, decodeResumeToken, destroySnapshot, estimateSend, isNoResumableState, listTree, setProperties, zfsFailure } from '@zfs-fleet/zfs';
+import { createDatasets, createSnapshots, decodeResumeToken, destroySnapshot, isNoResumableState, listTree, setProperties, zfsFailure } from '@zfs-fleet/zfs';
 import { buildTransferCommands } from './transfer/build-transfer-commands.ts';
 import type { AgentContext } from './context.ts';
 import { authorizeKey, ensureReplicationKey, trustHostKeys } from './replication-keys.ts';
+import { keepUnmounted, restoreCanmount } from './mounts.ts';
 import { sequenceRouter } from './sequence-router.ts';
-import { replicate } from './transfer/replicate.ts';
+import { estimateLegs, replicate, transferLegs } from './transfer/replicate.ts';
 
 const t = initFleetTRPC<AgentContext>();
 
@@ -64,7 +66,15 @@ export const agentRouter = t.router({
   estimate: t.procedure.input(EstimateInputSchema).query(async ({ ctx, input }): Promise<Array<number | null>> => {
     const source = await ctx.capabilities();
     if (!source.sendEstimate) return input.transfers.map(() => null);
-    return Promise.all(input.transfers.map(async (transfer) => (await estimateSend(ctx.zfs, buildTransferCommands(transfer, source, input.peerZfs).send).catch(() => undefined)) ?? null));
+    return Promise.all(
+      input.transfers.map(
+        async (transfer) =>
+          (await estimateLegs(
+            ctx,
+            transferLegs(transfer).map((leg) => buildTransferCommands(leg, source, input.peerZfs).send),
+          )) ?? null,
+      ),
+    );
   }),
 
   /** Drops a partial receive that can never be resumed (its snapshot is gone on the source); received snapshots stay. */
@@ -101,6 +111,7 @@ export const agentRouter = t.router({
   finishRestore: t.procedure.input(FinishRestoreInputSchema).mutation(async ({ ctx, input }): Promise<{ dataset: string; state: { mounted: boolean; readonly: boolean; keystatus?: string } | null }> => {
     // sets readonly=off locally, so neither a received property nor an inherited one keeps it read-only
     await setProperties(ctx.zfs, input.dataset, { readonly: 'off' });
+    await restoreCanmount(ctx, input.canmount);
     ctx.logger.info({ dataset: input.dataset }, 'restored dataset left read-write');
     // What the user gets, as zfs says it: a raw-received encrypted dataset stays locked (and
     // unmounted) until its key is loaded.
@@ -124,6 +135,8 @@ export const agentRouter = t.router({
       },
     };
   }),
+
+  keepUnmounted: t.procedure.input(KeepUnmountedInputSchema).mutation(async ({ ctx, input }) => ({ ok: await keepUnmounted(ctx, input.datasets) })),
 
   replicationKey: t.procedure.mutation(async ({ ctx }) => {
     const publicKey = await ensureReplicationKey(`zfs-fleet:${os.hostname()}`);

@@ -1,4 +1,5 @@
 export { planReplication } from './plan-replication.ts';
+export { snapshotsDestroyedBy } from './steps.ts';
 export type { BlockedStep, FullStep, IncrementalStep, PlanInput, ReplicationPlan, ReplicationStep, SnapshotRef, TargetChoice, UpToDateStep } from './steps.ts';
 export { newestCommonSnapshot } from './newest-common-snapshot.ts';
 export type { CommonSnapshot } from './newest-common-snapshot.ts';

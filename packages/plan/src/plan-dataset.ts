@@ -24,7 +24,7 @@ export function planDataset(source: DatasetInfo, destination: DatasetInfo | unde
     });
   }
   const to = toSnapshotRef(target);
-  if (!destination) return { ...where, kind: 'full', recursive: false, to, force: false };
+  if (!destination) return { ...where, kind: 'full', recursive: false, to, force: false, ...historyOf(snapshots, target) };
 
   // An interrupted receive comes first: finishing it keeps what was already sent, and a new
   // receive would fail until it is resumed or aborted. The next run continues from there.
@@ -64,12 +64,12 @@ export function planDataset(source: DatasetInfo, destination: DatasetInfo | unde
     }
     base = chosen;
   }
-  const step = base ? planFromBase(base, to, destination, where, options) : planWithoutBase(to, destination, where, { ...options, hadBase: common !== undefined });
+  const step = base ? planFromBase(base, to, candidates, destination, where, options) : planWithoutBase(to, destination, where, { ...options, hadBase: common !== undefined, history: historyOf(snapshots, target) });
   return withWarnings(step, warnings);
 }
 
 /** The destination shares `base` with the source. */
-function planFromBase(base: SnapshotInfo, to: SnapshotRef, destination: DatasetInfo, where: Where, options: Options): ReplicationStep {
+function planFromBase(base: SnapshotInfo, to: SnapshotRef, candidates: readonly SnapshotInfo[], destination: DatasetInfo, where: Where, options: Options): ReplicationStep {
   // Newer on the destination's own timeline: its txgs are not comparable to the source's.
   const baseOnDestination = destination.snapshots.find((snapshot) => snapshot.guid === base.guid)!;
   const ahead = sortByCreatetxg(destination.snapshots.filter((snapshot) => snapshot.createtxg > baseOnDestination.createtxg)).map(toSnapshotRef);
@@ -81,20 +81,48 @@ function planFromBase(base: SnapshotInfo, to: SnapshotRef, destination: DatasetI
   if (ahead.length > 0 && !options.force) {
     return blockedStep(where, 'DESTINATION_AHEAD', `"${where.destination}" has snapshots newer than the common base @${base.name}: ${formatSnapshotNames(ahead)}. --force would roll back (destroy) them.`, { base: base.name, snapshots: ahead.map((snapshot) => snapshot.name) });
   }
+  const conflicts = nameConflicts(
+    candidates.filter((snapshot) => snapshot.createtxg > base.createtxg),
+    destination,
+    ahead,
+  );
+  if (conflicts.length > 0 && !options.force) {
+    return blockedStep(
+      where,
+      'SNAPSHOT_NAME_CONFLICT',
+      `"${where.destination}" already has ${formatSnapshotNames(conflicts)} with other data (another guid) than the source's snapshot of that name, which the incremental from @${base.name} would deliver; zfs refuses to receive over it. --force would destroy ${conflicts.length === 1 ? 'that copy' : 'those copies'} on the destination.`,
+      { base: base.name, snapshots: conflicts.map((snapshot) => snapshot.name) },
+    );
+  }
   // --force also means -F with nothing ahead: it is the remedy for a destination modified since its last snapshot.
-  return { ...where, kind: 'incremental', recursive: false, from: toSnapshotRef(base), to, force: ahead.length > 0 || options.force, rollback: ahead };
+  return { ...where, kind: 'incremental', recursive: false, from: toSnapshotRef(base), to, force: ahead.length > 0 || options.force, rollback: ahead, ...(conflicts.length > 0 ? { conflicting: conflicts } : {}) };
+}
+
+/**
+ * Snapshots the incremental would deliver (source, after the base up to the target) whose names
+ * the destination already uses for other data (another guid) and keeps (not rolled back): zfs
+ * fails the whole receive on them ("destination already exists"). A name reused on the source
+ * after its snapshot was destroyed and taken again does this.
+ */
+function nameConflicts(delivered: readonly SnapshotInfo[], destination: DatasetInfo, ahead: readonly SnapshotRef[]): SnapshotRef[] {
+  const rolledBack = new Set(ahead.map((snapshot) => snapshot.guid));
+  const copies = new Map(destination.snapshots.map((snapshot) => [snapshot.name, snapshot]));
+  return delivered.flatMap((snapshot) => {
+    const copy = copies.get(snapshot.name);
+    return copy && copy.guid !== snapshot.guid && !rolledBack.has(copy.guid) ? [toSnapshotRef(copy)] : [];
+  });
 }
 
 /** No usable base: only a full stream will do, and it may have to replace the destination. */
-function planWithoutBase(to: SnapshotRef, destination: DatasetInfo, where: Where, options: Options & { hadBase: boolean }): ReplicationStep {
+function planWithoutBase(to: SnapshotRef, destination: DatasetInfo, where: Where, options: Options & { hadBase: boolean; history: { history?: SnapshotRef } }): ReplicationStep {
   if (destination.snapshots.length === 0 && destination.createdByFleet === true) {
     // Nothing of a user's there: zfs-fleet created it (a parent of copies) and nothing was
     // received into it yet. Its children are other datasets: a full stream without -R leaves them.
-    return { ...where, kind: 'full', recursive: false, to, force: true };
+    return { ...where, kind: 'full', recursive: false, to, force: true, ...options.history };
   }
   const existing = sortByCreatetxg(destination.snapshots).map(toSnapshotRef);
   if (options.force) {
-    return { ...where, kind: 'full', recursive: false, to, force: true, replace: { snapshotsToDestroy: existing, referencedBytes: destination.referencedBytes } };
+    return { ...where, kind: 'full', recursive: false, to, force: true, replace: { snapshotsToDestroy: existing, referencedBytes: destination.referencedBytes }, ...options.history };
   }
   const holds = `${existing.length} snapshot(s) and ${formatBytes(destination.referencedBytes)} of data`;
   const destroys = existing.length > 0 ? `destroy its snapshots ${formatSnapshotNames(existing)} and replace its data` : 'replace its data';
@@ -107,4 +135,14 @@ function planWithoutBase(to: SnapshotRef, destination: DatasetInfo, where: Where
   }
   // Size proves nothing (a few config files are small): only a dataset zfs-fleet made is known to be empty.
   return blockedStep(where, 'DESTINATION_NOT_EMPTY', `"${where.destination}" exists with no snapshots and was not created by zfs-fleet; it references ${formatBytes(destination.referencedBytes)}. --force would ${destroys}.`, details);
+}
+
+/**
+ * A full stream carries one snapshot. For a backup the history is the point, so a dataset new
+ * on the destination (or replaced) gets its oldest snapshot in full and then `-I` up to the
+ * target, the way `-R` sends a tree.
+ */
+function historyOf(snapshots: readonly SnapshotInfo[], target: SnapshotInfo): { history?: SnapshotRef } {
+  const oldest = snapshots[0]!;
+  return oldest.guid === target.guid ? {} : { history: toSnapshotRef(oldest) };
 }

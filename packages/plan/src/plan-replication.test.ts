@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { DatasetTree } from '@zfs-fleet/protocol';
+import { joinDataset, type DatasetTree } from '@zfs-fleet/protocol';
 import type { PlanInput, ReplicationStep } from './steps.ts';
-import { peerTree, planFor, snapshot, sourceTree, toPeer, type DatasetSpec } from './trees.fixture.ts';
+import { PEER_ROOT, peerTree, planFor, snapshot, sourceTree, toPeer, type DatasetSpec } from './trees.fixture.ts';
 
 interface Case {
   title: string;
@@ -18,11 +18,53 @@ interface Case {
 
 const singleDatasetCases: Case[] = [
   {
-    title: 'a dataset new on the peer gets a full stream of its newest snapshot',
+    title: 'a dataset new on the peer gets its whole history: the oldest snapshot in full, then up to the newest',
     source: { 'tank/a': ['s1', 's2'] },
     peer: {},
-    expected: { kind: 'full', dataset: 'tank/a', destination: toPeer('tank/a'), recursive: false, to: { name: 's2' }, force: false },
+    expected: { kind: 'full', dataset: 'tank/a', destination: toPeer('tank/a'), recursive: false, history: { name: 's1' }, to: { name: 's2' }, force: false },
     absent: ['replace', 'warnings'],
+  },
+  {
+    title: 'a dataset with one snapshot needs no history',
+    source: { 'tank/a': ['s1'] },
+    peer: {},
+    expected: { kind: 'full', to: { name: 's1' } },
+    absent: ['history'],
+  },
+  {
+    title: 'a chosen target bounds the history: snapshots after it are not sent',
+    source: { 'tank/a': ['s1', 's2', 's3'] },
+    peer: {},
+    input: { target: snapshot('s2') },
+    expected: { kind: 'full', history: { name: 's1' }, to: { name: 's2' } },
+  },
+  {
+    title: 'with --force a replaced peer dataset gets the whole history too',
+    source: { 'tank/a': ['s1', 's2'] },
+    peer: { 'tank/a': ['x1=11'] },
+    input: { force: true },
+    expected: { kind: 'full', history: { name: 's1' }, to: { name: 's2' }, replace: { snapshotsToDestroy: [{ name: 'x1', guid: '11' }] } },
+  },
+  {
+    title: 'a snapshot name the source reused (destroyed, taken again) that the peer holds with the old data blocks, naming it',
+    source: { 'tank/a': ['a', 'b', 'dup#300'] },
+    peer: { 'tank/a': ['a#10', 'dup=999#11', 'b#12'] },
+    expected: { kind: 'blocked', code: 'SNAPSHOT_NAME_CONFLICT', details: { base: 'b', snapshots: ['dup'] } },
+    reasonContains: ['@dup', '--force would destroy that copy'],
+  },
+  {
+    title: 'with --force the peer snapshot whose name is reused is destroyed (guid-checked), then the incremental runs',
+    source: { 'tank/a': ['a', 'b', 'dup#300'] },
+    peer: { 'tank/a': ['a#10', 'dup=999#11', 'b#12'] },
+    input: { force: true },
+    expected: { kind: 'incremental', from: { name: 'b' }, to: { name: 'dup' }, force: true, rollback: [], conflicting: [{ name: 'dup', guid: '999' }] },
+  },
+  {
+    title: 'a reused name outside the range the incremental delivers is no conflict',
+    source: { 'tank/a': ['dup#5', 'a', 'b', 'c'] },
+    peer: { 'tank/a': ['dup=999#9', 'a#10', 'b#12'] },
+    expected: { kind: 'incremental', from: { name: 'b' }, to: { name: 'c' } },
+    absent: ['conflicting'],
   },
   {
     title: 'a dataset sharing a snapshot gets an incremental from the newest shared one',
@@ -472,5 +514,24 @@ describe('planReplication, trees', () => {
     const source: DatasetTree = sourceTree({ tank: ['s1'], 'tank/a': ['s1'], 'tank/ab': ['s1'] });
     const steps: ReplicationStep[] = planFor(source, peerTree({}), { recursive: true }).steps;
     expect(steps.map((step) => step.dataset)).toEqual(['tank/a']);
+  });
+
+  it('blocks only the child it cannot name, and plans its siblings', () => {
+    const source: DatasetTree = sourceTree({ 'tank/a': ['s1', 's2'], 'tank/a/with space': ['s1', 's2'], 'tank/a/tmp%x': ['s1', 's2'], 'tank/a/tmp%x/below': ['s1', 's2'] });
+    const peer = peerTree({ 'tank/a': ['s1'], 'tank/a/with space': ['s1'] });
+    const steps = planFor(source, peer, { recursive: true }).steps;
+    expect(steps.map((step) => [step.dataset, step.kind, step.kind === 'blocked' ? step.code : undefined]).sort()).toEqual([
+      ['tank/a', 'incremental', undefined],
+      ['tank/a/tmp%x', 'blocked', 'DATASET_NAME_INVALID'],
+      ['tank/a/tmp%x/below', 'blocked', 'DATASET_NAME_INVALID'],
+      ['tank/a/with space', 'incremental', undefined],
+    ]);
+  });
+
+  it('blocks a dataset whose copy would get a name zfs refuses (too long below the receive root)', () => {
+    const long = `tank/a/${'x'.repeat(240)}`;
+    const steps = planFor(sourceTree({ 'tank/a': ['s1'], [long]: ['s1'] }), peerTree({}), { recursive: true, destinationOf: (name) => joinDataset(PEER_ROOT, name) }).steps;
+    expect(steps.find((step) => step.dataset === long)).toMatchObject({ kind: 'blocked', code: 'DATASET_NAME_INVALID' });
+    expect(steps.find((step) => step.dataset === 'tank/a')).toMatchObject({ kind: 'full' });
   });
 });

@@ -58,6 +58,8 @@ export interface FullStep extends StepCommon {
   force: boolean;
   /** The destination exists and is replaced: these snapshots are destroyed first. */
   replace?: { snapshotsToDestroy: SnapshotRef[]; referencedBytes: number };
+  /** The source's oldest snapshot: it goes in full, then `-I` brings every snapshot up to `to`. */
+  history?: SnapshotRef;
 }
 
 export interface IncrementalStep extends StepCommon {
@@ -69,6 +71,8 @@ export interface IncrementalStep extends StepCommon {
   force: boolean;
   /** Destination snapshots newer than the base that `-F` rolls back (destroys). */
   rollback: SnapshotRef[];
+  /** `--force`: destination snapshots (guid-checked) whose names the stream reuses for other data; destroyed first. */
+  conflicting?: SnapshotRef[];
 }
 
 export interface UpToDateStep extends StepCommon {
@@ -106,4 +110,11 @@ export function blockedStep(where: { dataset: DatasetName; destination: DatasetN
 
 export function withWarnings<T extends ReplicationStep>(step: T, warnings: readonly string[]): T {
   return warnings.length === 0 ? step : { ...step, warnings: [...(step.warnings ?? []), ...warnings] };
+}
+
+/** The destination snapshots a step destroys before its stream (each guid-checked), as `--force` allowed. */
+export function snapshotsDestroyedBy(step: ReplicationStep): SnapshotRef[] {
+  if (step.kind === 'full') return step.replace?.snapshotsToDestroy ?? [];
+  if (step.kind === 'incremental') return [...step.rollback, ...(step.conflicting ?? [])];
+  return [];
 }

@@ -58,7 +58,15 @@ export const EnsureDatasetsInputSchema = z.object({
 export const FinishRestoreInputSchema = z.object({
   /** The restored root: left read-write whatever the backup side had set. */
   dataset: DatasetNameSchema,
+  /**
+   * The source's own `canmount` for restored filesystems whose copy carried another (backups
+   * keep copies `noauto`); set back, then mounted where it is `on`.
+   */
+  canmount: z.array(z.object({ dataset: DatasetNameSchema, value: z.enum(['on', 'off', 'noauto']) })).default([]),
 });
+
+/** Copies on a backup host never mount at boot (`zfs mount -a`): each gets `canmount=noauto` locally. */
+export const KeepUnmountedInputSchema = z.object({ datasets: z.array(DatasetNameSchema).min(1) });
 
 /** `fleet keys setup`: the source's key, as a peer authorizes it for receives into one subtree. */
 export const AuthorizeKeyInputSchema = z.object({
@@ -126,6 +134,11 @@ export const TransferSchema = z.object({
   sizeHint: z.number().int().nonnegative().optional(),
   /** Incremental base; absent for a full stream. */
   from: SnapshotNameSchema.optional(),
+  /**
+   * A full transfer that keeps history: this (oldest) snapshot goes in full, then `-I` up to
+   * `to`, as two streams. Without it a full carries only `to`.
+   */
+  history: SnapshotNameSchema.optional(),
   recursive: z.boolean(),
   /** `zfs recv -d` target: the stream's dataset lands at `<receiveInto>/<dataset without pool>`. */
   receiveInto: DatasetNameSchema,

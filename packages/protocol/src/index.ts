@@ -28,6 +28,7 @@ export {
   DestroySnapshotsInputSchema,
   EnsureDatasetsInputSchema,
   FinishRestoreInputSchema,
+  KeepUnmountedInputSchema,
   HelloInputSchema,
   HelloOutputSchema,
   ListTreeInputSchema,
@@ -50,7 +51,7 @@ export { toFleetErrorFromClient } from './internal/transport/client-error.ts';
 
 // Small shared helpers.
 export { formatBytes } from './format-bytes.ts';
-export { shellQuote } from './shell-quote.ts';
+export { shellQuote, splitQuotedPipeline } from './shell-quote.ts';
 export { writeFileAtomically } from './write-file-atomically.ts';
 
 // An entry's sequence on its source host: entry locks, hooks, guarded pruning.

@@ -2,12 +2,15 @@ import { z } from 'zod';
 import { FleetError } from './errors.ts';
 
 /**
- * ZFS's naming rules (zfs(8) "Naming"): components of alphanumerics and `_ - : . %`,
- * separated by `/`; the pool name starts with a letter. We are stricter than zfs where
- * a name could be mistaken for something else: no `.`/`..` components, no leading `-`.
+ * ZFS's naming rules (zfs(8) "Naming", OpenZFS's zfs_namecheck.c): components of
+ * alphanumerics and `_ - : .` and space, separated by `/`; the pool name starts with a letter.
+ * zfs keeps `%` for its own temporary names, so a user's dataset never has one. We are
+ * stricter than zfs where a name could be mistaken for something else: no `.`/`..`
+ * components, no leading `-`. Names only ever travel as argv elements or shell-quoted words.
  */
-const COMPONENT = /^[A-Za-z0-9_:.%-]+$/;
-const POOL = /^[A-Za-z][A-Za-z0-9_:.%-]*$/;
+const COMPONENT = /^[A-Za-z0-9_:. -]+$/;
+const POOL = /^[A-Za-z][A-Za-z0-9_:. -]*$/;
+const ALLOWED = 'letters, digits, space and _ - : .';
 const RESERVED_POOLS = new Set(['mirror', 'raidz', 'raidz1', 'raidz2', 'raidz3', 'spare', 'log', 'cache', 'draid']);
 const MAX_NAME_LENGTH = 255;
 
@@ -27,13 +30,13 @@ export function explainDatasetName(name: string): string | undefined {
   if (name.startsWith('/') || name.endsWith('/')) return 'starts or ends with "/"';
   const parts = name.split('/');
   const pool = parts[0] ?? '';
-  if (!POOL.test(pool)) return `has pool name "${pool}", which must start with a letter and hold only letters, digits and _ - : . %`;
+  if (!POOL.test(pool)) return `has pool name "${pool}", which must start with a letter and hold only ${ALLOWED}`;
   if (RESERVED_POOLS.has(pool) || /^c[0-9]/.test(pool)) return `uses the reserved pool name "${pool}"`;
   for (const part of parts) {
     if (part === '') return 'has an empty component ("//")';
     if (part === '.' || part === '..') return `has the component "${part}"`;
     if (part.startsWith('-')) return `has the component "${part}", which starts with "-"`;
-    if (!COMPONENT.test(part)) return `has the component "${part}" with a character outside letters, digits and _ - : . %`;
+    if (!COMPONENT.test(part)) return `has the component "${part}" with a character outside ${ALLOWED}`;
   }
   return undefined;
 }
@@ -43,7 +46,7 @@ export function explainSnapshotName(name: string): string | undefined {
   if (name.length === 0) return 'is empty';
   if (name.length > MAX_NAME_LENGTH) return `is longer than ${MAX_NAME_LENGTH} characters`;
   if (name.startsWith('-')) return 'starts with "-"';
-  if (!COMPONENT.test(name)) return 'has a character outside letters, digits and _ - : . %';
+  if (!COMPONENT.test(name)) return `has a character outside ${ALLOWED}`;
   return undefined;
 }
 

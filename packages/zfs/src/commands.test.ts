@@ -67,7 +67,7 @@ describe('commands', () => {
   });
   it('refuses snapshot names zfs would reject, before calling zfs', async () => {
     const zfs = fakeZfs();
-    await expect(createSnapshots(zfs, [{ dataset: 'tank/a', name: 'bad name' }], { recursive: false })).rejects.toMatchObject({ code: 'SNAPSHOT_NAME_INVALID' });
+    await expect(createSnapshots(zfs, [{ dataset: 'tank/a', name: 'bad%name' }], { recursive: false })).rejects.toMatchObject({ code: 'SNAPSHOT_NAME_INVALID' });
     expect(zfs.argv).toEqual([]);
   });
   it('destroys exactly one snapshot, never recursively', async () => {

@@ -59,6 +59,8 @@ export interface SendOptions {
   intermediates?: boolean;
   /** `-R`: the dataset, its descendants, their snapshots and properties. */
   replicate?: boolean;
+  /** `-p`: the dataset's properties travel too (`-R` implies it). */
+  properties?: boolean;
   largeBlocks?: boolean;
   embedded?: boolean;
   compressed?: boolean;
@@ -72,6 +74,7 @@ export function buildSendArgs(options: SendOptions): string[] {
   if (options.resumeToken) return ['send', '-t', options.resumeToken];
   const flags: string[] = [];
   if (options.replicate) flags.push('-R');
+  else if (options.properties) flags.push('-p');
   if (options.largeBlocks) flags.push('-L');
   if (options.embedded) flags.push('-e');
   if (options.compressed) flags.push('-c');

@@ -21,6 +21,8 @@ export function buildTransferCommands(transfer: Transfer, source: ZfsCapabilitie
     ...(transfer.from ? { from: `${transfer.dataset}@${transfer.from}` } : {}),
     intermediates: true,
     replicate: transfer.recursive,
+    // A copy without its recordsize, compression or user properties restores as another dataset.
+    properties: true,
     // Large blocks and embedded data only travel when the receiver understands them too.
     largeBlocks: source.largeBlocks && destination.largeBlocks,
     embedded: source.embeddedData && destination.embeddedData,

@@ -1,6 +1,7 @@
 import type pino from 'pino';
 import type { ReplicationPlan } from '@zfs-fleet/plan';
-import { isWithin, joinDataset, parentOf, poolOf, toFleetErrorFromClient, type BackupEntry, type DatasetTree, type FleetConfig, type SnapshotName } from '@zfs-fleet/protocol';
+import { isWithin, joinDataset, parentOf, poolOf, toFleetErrorFromClient, type BackupEntry, type DatasetName, type DatasetTree, type FleetConfig, type SnapshotName } from '@zfs-fleet/protocol';
+import { destinationOf } from '../run/list-units.ts';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import type { Sessions } from '../run/gather-trees.ts';
 import type { Unit } from '../run/list-units.ts';
@@ -84,8 +85,24 @@ export const replicatePhase: Phase<UnitRun> = {
       ...transferContext(unit, run.sourceTree),
       onEvent: (event) => run.onProgress?.({ host: unit.host, peer: unit.peer, dataset: unit.entry.dataset, event }),
     });
+    const copies = copiesToKeepUnmounted(plan, run.sourceTree, run.peerTree, (dataset) => destinationOf(unit.receiveRoot, unit.host, dataset));
+    if (copies.length > 0) await run.peer.agent.keepUnmounted.mutate({ datasets: copies });
   },
 };
+
+/**
+ * The peer's copies of what the plan sent that may still mount at boot: new ones, and those
+ * whose `canmount` is not yet `noauto` (copies made before zfs-fleet did this). Filesystems
+ * only; in steady state none, so no zfs call.
+ */
+export function copiesToKeepUnmounted(plan: ReplicationPlan, sourceTree: DatasetTree, peerTree: DatasetTree, destinationOf: (dataset: DatasetName) => DatasetName): DatasetName[] {
+  const peer = new Map(peerTree.datasets.map((dataset) => [dataset.name, dataset]));
+  const sent = sendableSteps(plan.steps);
+  return sourceTree.datasets
+    .filter((dataset) => dataset.type === 'filesystem' && sent.some((step) => (step.kind !== 'resume' && step.recursive ? isWithin(dataset.name, step.dataset) : dataset.name === step.dataset)))
+    .map((dataset) => destinationOf(dataset.name))
+    .filter((copy) => peer.get(copy)?.canmount?.value !== 'noauto');
+}
 
 /** How a unit's steps become transfers: where they land and which go raw (`replicate`, and `fleet plan`'s estimates). */
 export function transferContext(unit: Pick<Unit, 'hostRoot'>, sourceTree: DatasetTree): Pick<ExecutePlanInput, 'receiveOf' | 'isEncrypted' | 'senderTree'> {

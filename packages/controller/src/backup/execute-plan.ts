@@ -1,4 +1,4 @@
-import type { ReplicationStep } from '@zfs-fleet/plan';
+import { snapshotsDestroyedBy, type ReplicationStep } from '@zfs-fleet/plan';
 import { isWithin, type DatasetTree, type ReplicateEvent, type Transfer, type WireConfig } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import type { StepReport } from './run-report.ts';
@@ -40,7 +40,7 @@ export async function executePlan(input: ExecutePlanInput): Promise<void> {
   const sendable = sendableSteps(input.steps);
   if (sendable.length === 0) return;
   for (const step of sendable) {
-    const doomed = step.kind === 'full' ? (step.replace?.snapshotsToDestroy ?? []) : step.kind === 'incremental' ? step.rollback : [];
+    const doomed = snapshotsDestroyedBy(step);
     if (doomed.length > 0) {
       await input.receiver.agent.destroySnapshots.mutate({ dataset: step.destination, snapshots: doomed.map((s) => ({ name: s.name, guid: s.guid })) });
     }
@@ -54,6 +54,7 @@ export function transfersOf(input: Pick<ExecutePlanInput, 'receiveOf' | 'isEncry
     dataset: step.dataset,
     ...(step.kind === 'resume' ? { resumeToken: step.token, recursive: false, force: false, ...(step.to ? { to: step.to.name } : {}), ...(step.from ? { from: step.from.name } : {}) } : { to: step.to.name, recursive: step.recursive, force: step.force }),
     ...(step.kind === 'incremental' ? { from: step.from.name } : {}),
+    ...(step.kind === 'full' && step.history ? { history: step.history.name } : {}),
     raw: input.isEncrypted?.(step.dataset) ?? false,
     ...(step.kind === 'full' && input.senderTree ? { sizeHint: fullStreamSize(input.senderTree, step.dataset, step.recursive) } : {}),
     ...input.receiveOf(step),

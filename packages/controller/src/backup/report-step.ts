@@ -1,4 +1,4 @@
-import type { ReplicationStep } from '@zfs-fleet/plan';
+import { snapshotsDestroyedBy, type ReplicationStep } from '@zfs-fleet/plan';
 import type { StepReport } from './run-report.ts';
 
 /** A plan step as reports show it: names instead of snapshot refs, what it destroys spelled out. */
@@ -9,11 +9,13 @@ export function reportStep(step: ReplicationStep): StepReport {
     ...(step.warnings?.length ? { warnings: step.warnings } : {}),
     ...(step.abortPartialReceive ? { abortsPartialReceive: step.abortPartialReceive.snapshot } : {}),
   };
+  const destroyed = snapshotsDestroyedBy(step);
+  const destroys = destroyed.length > 0 || (step.kind === 'full' && step.replace) ? { destroys: destroyed.map((s) => s.name) } : {};
   switch (step.kind) {
     case 'full':
-      return { ...base, action: 'full', recursive: step.recursive, to: step.to.name, ...(step.replace ? { destroys: step.replace.snapshotsToDestroy.map((s) => s.name) } : {}) };
+      return { ...base, action: 'full', recursive: step.recursive, ...(step.history ? { from: step.history.name } : {}), to: step.to.name, ...destroys };
     case 'incremental':
-      return { ...base, action: 'incremental', recursive: step.recursive, from: step.from.name, to: step.to.name, ...(step.rollback.length ? { destroys: step.rollback.map((s) => s.name) } : {}) };
+      return { ...base, action: 'incremental', recursive: step.recursive, from: step.from.name, to: step.to.name, ...destroys };
     case 'up-to-date':
       return { ...base, action: 'up-to-date', to: step.at.name };
     case 'resume':

@@ -26,6 +26,18 @@ describe('runBackup', () => {
     expect(guidsOf(fleet, 'src1', 'tank/a/b')).toHaveLength(2);
   });
 
+  it('leaves every new copy canmount=noauto, in one zfs set, and sets nothing on the next run', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a/b', 'tank/a/c'], backup1: ['backup'] });
+    const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', recursive: true, to: ['backup1'] }] });
+    await runBackup(config, backup(fleet), logger);
+    const copies = ['tank/a', 'tank/a/b', 'tank/a/c'].map((dataset) => fleet.zfs.backup1!.state.datasets.get(`backup/fleet/src1/${dataset}`)?.canmount);
+    expect(copies).toEqual(['noauto', 'noauto', 'noauto']);
+    const sets = () => fleet.zfs.backup1!.argv.filter((argv) => argv[0] === 'set');
+    expect(sets()).toHaveLength(1);
+    await runBackup(config, backup(fleet, { now: at('2026-11-02T03:30:00Z') }), logger);
+    expect(sets()).toHaveLength(1);
+  });
+
   it('a plan takes no snapshot and sends nothing, and shows the snapshot the run would take', async () => {
     const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
     const report = await runBackup(fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'] }] }), backup(fleet, { dryRun: true }), logger);

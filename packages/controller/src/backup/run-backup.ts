@@ -83,7 +83,9 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
           if (options.dryRun && snapshot) hostReport.snapshot = snapshot;
           // A host that failed, or an entry that stopped (LOCKED, a failed preSnapshot), sends nothing.
           const failure = failedHosts.get(unit.host) ?? runs.get(unit.host)?.sequence.abortedBy(unit.entry.dataset);
-          reports.push(failure ? failedUnit(unit, failure) : await backUpUnit(unit, { trees, sessions, slots, config, options, hostReport, snapshot, startedAt, logger }));
+          // Whatever one unit throws (a session gone, a tree zfs-fleet cannot plan) is that unit's failure, on record.
+          const unitReport = failure ? failedUnit(unit, failure) : await backUpUnit(unit, { trees, sessions, slots, config, options, hostReport, snapshot, startedAt, logger }).catch((error: unknown) => failedUnit(unit, toFleetErrorFromClient(error).toShape()));
+          reports.push(unitReport);
         }
       }),
     );

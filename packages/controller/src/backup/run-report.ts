@@ -9,6 +9,7 @@ export interface StepReport {
   destination: string;
   action: 'full' | 'incremental' | 'up-to-date' | 'blocked' | 'resume';
   recursive?: boolean;
+  /** Incremental base; for a full, the oldest snapshot, sent in full before the rest follow incrementally. */
   from?: string;
   to?: string;
   /** Destination snapshots the step destroys (only with --force). */

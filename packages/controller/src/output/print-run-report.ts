@@ -11,7 +11,7 @@ export function describeAction(step: StepReport): string {
   const recursive = step.recursive ? ' -R' : '';
   switch (step.action) {
     case 'full':
-      return `full${recursive} @${step.to}`;
+      return step.from ? `full${recursive} @${step.from} + incremental → @${step.to}` : `full${recursive} @${step.to}`;
     case 'incremental':
       return `incremental${recursive} @${step.from} → @${step.to}`;
     case 'up-to-date':

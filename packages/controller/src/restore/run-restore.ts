@@ -146,6 +146,21 @@ function planRestore(route: RestoreRoute, copyTree: DatasetTree, targetTree: Dat
   });
 }
 
+/**
+ * Backups keep copies `canmount=noauto` over the value the source sent (still there, as the
+ * received value): the restore gets the source's own back. A copy without a received value
+ * had the default, `on`.
+ */
+function sourceCanmount(route: RestoreRoute, copyTree: DatasetTree): { dataset: DatasetName; value: 'on' | 'off' | 'noauto' }[] {
+  return copyTree.datasets
+    .filter((copy) => (route.recursive ? isWithin(copy.name, route.copy) : copy.name === route.copy) && copy.canmount?.value === 'noauto')
+    .map((copy) => ({ dataset: `${route.target.dataset}${copy.name.slice(route.copy.length)}` as DatasetName, value: parseCanmount(copy.canmount?.received) }));
+}
+
+function parseCanmount(value: string | undefined): 'on' | 'off' | 'noauto' {
+  return value === 'off' || value === 'noauto' ? value : 'on';
+}
+
 /** Streams the copy back, peer to target, then leaves the restored dataset mounted and read-write. */
 async function sendBack(route: RestoreRoute, plan: ReplicationPlan, context: { copyTree: DatasetTree; targetTree: DatasetTree; report: RestoreReport; sessions: SessionPool; config: FleetConfig; options: RestoreOptions }): Promise<void> {
   const [peerSession, targetSession] = await Promise.all([context.sessions.get(route.peer), context.sessions.get(route.target.host)]);
@@ -164,6 +179,6 @@ async function sendBack(route: RestoreRoute, plan: ReplicationPlan, context: { c
     senderTree: context.copyTree,
     ...(context.options.onEvent ? { onEvent: context.options.onEvent } : {}),
   });
-  const { state } = await targetSession.agent.finishRestore.mutate({ dataset: route.target.dataset });
+  const { state } = await targetSession.agent.finishRestore.mutate({ dataset: route.target.dataset, canmount: sourceCanmount(route, context.copyTree) });
   if (state) context.report.state = state;
 }
