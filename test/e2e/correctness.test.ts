@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { cleanUpPeer, createDatasets, lab, runFleet, snapshotGuids, uniqueName, writeFleetConfig, writeRandomFile, type FleetRun } from './support/fleet.ts';
+import { cleanUpPeer, createDatasets, destroyTree, hashFile, lab, runFleet, snapshotGuids, uniqueName, writeFleetConfig, writeRandomFile, type FleetRun } from './support/fleet.ts';
 
 /**
  * Replication correctness: what a destination may be received over, properties and mounts of
@@ -121,7 +121,8 @@ describe('replication correctness against syncoid-like situations (#17)', () => 
     const copy = `backup/fleet/src1/${dataset}`;
     await createDatasets('src1', [dataset]);
     cleanUpPeer('backup1', copy);
-    await lab().zfs('src1', ['set', 'recordsize=16K', 'compression=gzip', 'com.example:owner=ops team', dataset]);
+    // zfs-fuse sets one property per call.
+    for (const assignment of ['recordsize=16K', 'compression=gzip', 'com.example:owner=ops team']) await lab().zfs('src1', ['set', assignment, dataset]);
     await writeRandomFile('src1', dataset, 'data.bin', 40_000);
     const config = await writeFleetConfig({ src1: [{ dataset, to: ['backup1'] }] });
     expect((await backup(config)).exitCode).toBe(0);

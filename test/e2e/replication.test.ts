@@ -94,8 +94,8 @@ test('a destination that holds data and shares no snapshot is blocked, naming wh
   const forced = await backup(config, '--force');
   expect(forced.exitCode, forced.stderr).toBe(0);
   expect(stepsOf(forced)).toMatchObject([{ action: 'full', destroys: ['theirs'] }]);
-  // A full stream carries its one snapshot; the peer's own is gone, as the plan said.
-  expect([...(await snapshotGuids('backup1', copy))]).toEqual([[snapshotOf(forced), (await snapshotGuids('src1', dataset)).get(snapshotOf(forced))]]);
+  // The source's whole history replaces the peer's own, which is gone, as the plan said.
+  expect(await snapshotGuids('backup1', copy)).toEqual(await snapshotGuids('src1', dataset));
   expect(await hashFile('backup1', copy, 'real.bin')).toBe(await hashFile('src1', dataset, 'real.bin'));
 });
 
@@ -126,17 +126,19 @@ test('--snapshot sends up to an older snapshot and takes none; --force-full is g
 
   const older = await backup(config, '--snapshot', 's2');
   expect(older.exitCode, older.stderr).toBe(0);
-  expect(stepsOf(older)).toMatchObject([{ action: 'full', to: 's2' }]);
+  expect(stepsOf(older)).toMatchObject([{ action: 'full', from: 's1', to: 's2' }]);
   expect([...(await snapshotGuids('src1', dataset)).keys()]).toEqual(['s1', 's2', 's3']);
-  expect([...(await snapshotGuids('backup1', copy)).keys()]).toEqual(['s2']);
+  // History up to the chosen snapshot, nothing after it.
+  expect([...(await snapshotGuids('backup1', copy)).keys()]).toEqual(['s1', 's2']);
 
   const fullBlocked = await backup(config, '--snapshot', 's3', '--force-full');
   expect(fullBlocked.exitCode).toBe(1);
   expect(stepsOf(fullBlocked)).toMatchObject([{ action: 'blocked', code: 'DESTINATION_NOT_EMPTY' }]);
   const full = await backup(config, '--snapshot', 's3', '--force-full', '--force');
   expect(full.exitCode, full.stderr).toBe(0);
-  expect(stepsOf(full)).toMatchObject([{ action: 'full', to: 's3', destroys: ['s2'] }]);
-  expect([...(await snapshotGuids('backup1', copy)).keys()]).toEqual(['s3']);
+  // A forced full replaces the copy with the source's history up to the chosen snapshot.
+  expect(stepsOf(full)).toMatchObject([{ action: 'full', from: 's1', to: 's3', destroys: ['s1', 's2'] }]);
+  expect(await snapshotGuids('backup1', copy)).toEqual(await snapshotGuids('src1', dataset));
 
   await lab().zfs('src1', ['snapshot', `${dataset}@s4`]);
   const existing = await backup(config, '--no-snapshot');
