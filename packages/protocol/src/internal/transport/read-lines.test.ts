@@ -1,4 +1,6 @@
 import { PassThrough } from 'node:stream';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, test } from 'vitest';
 import { previewLine, readLines } from './read-lines.ts';
 
@@ -32,6 +34,30 @@ describe('readLines', () => {
     expect(oversized).toHaveLength(2);
     expect(oversized[0]?.startsWith('x'.repeat(40))).toBe(true);
     expect(lines).toEqual(['next', 'last']);
+  });
+
+  test('holds at most the limit of a 64 MiB line without a newline, then reads the next line', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const input = new PassThrough();
+    const lines: string[] = [];
+    const oversized: string[] = [];
+    readLines(input, { onLine: (line) => lines.push(line), onOversizedLine: (head) => oversized.push(head), onEnd: () => {} });
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    for (let mib = 0; mib < 64; mib += 1) {
+      input.write(Buffer.alloc(1024 * 1024, 0x41));
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers - before);
+    }
+    input.write('\n{"after":true}\n');
+    await new Promise((resolve) => setImmediate(resolve));
+    // The 16 MiB limit, its one copy for the preview, and a chunk in flight.
+    expect(peak).toBeLessThan(36 * 1024 * 1024);
+    expect(oversized).toEqual(['A'.repeat(320)]);
+    expect(lines).toEqual(['{"after":true}']);
   });
 
   test('reports a stream error through onEnd', async () => {

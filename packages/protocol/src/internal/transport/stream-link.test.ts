@@ -194,3 +194,33 @@ describe('createStreamLink with serveStream', () => {
     transport.close();
   });
 });
+
+describe('createStreamLink with a hostile agent', () => {
+  test('a line over the limit fails the pending calls with AGENT_PROTOCOL at once, and later calls too', async () => {
+    const { client, probe, toController, protocolErrors } = connectInMemory({ link: { maxLineBytes: 1024 } });
+    const slow = client.slow.query({ ms: 60_000 });
+    await vi.waitFor(() => expect(probe.slowStarted).toBe(1));
+    toController.write(`{"id":1,"result":{"data":"${'A'.repeat(2048)}`);
+    const fleetError = toFleetErrorFromClient(await rejection(slow));
+    expect(fleetError.code).toBe('AGENT_PROTOCOL');
+    expect(fleetError.message).toBe('The link to the agent closed because it sent a line longer than 1024 bytes, so a frame may be lost before "slow" finished.');
+    expect(fleetError.hint).toMatch(/never re-sent/);
+    expect(protocolErrors.map((error) => error.code)).toEqual(['AGENT_PROTOCOL']);
+    expect(protocolErrors[0]?.message).toContain(`starting "{\\"id\\":1,\\"result\\":{\\"data\\":\\"AAAA`);
+    expect(toFleetErrorFromClient(await rejection(client.echo.query({ text: 'late' }))).code).toBe('AGENT_PROTOCOL');
+  });
+
+  test('frames with ids nobody asked for are dropped; the calls that were asked get their own answers', async () => {
+    const { client, toController, protocolErrors } = connectInMemory();
+    toController.write('{"id":4242,"result":{"data":{"text":"forged"}}}\n{"id":"x","result":{"type":"stopped"}}\n{"id":777,"error":{"code":-32600,"message":"forged","data":{}}}\n');
+    await expect(client.echo.query({ text: 'mine' })).resolves.toEqual({ text: 'mine' });
+    expect(protocolErrors).toEqual([]);
+  });
+
+  test('binary garbage between frames is reported line by line and never answers a call', async () => {
+    const { client, toController, protocolErrors } = connectInMemory();
+    toController.write(Buffer.from([0x00, 0xff, 0xfe, 0x0a, 0x1b, 0x5b, 0x32, 0x4a, 0x7b, 0x0a, 0x5d, 0x5d, 0x0a]));
+    await expect(client.echo.query({ text: 'after garbage' })).resolves.toEqual({ text: 'after garbage' });
+    expect(protocolErrors.map((error) => error.code)).toEqual(['AGENT_PROTOCOL', 'AGENT_PROTOCOL', 'AGENT_PROTOCOL']);
+  });
+});

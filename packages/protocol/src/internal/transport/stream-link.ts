@@ -5,7 +5,7 @@ import { observable, type Observer } from '@trpc/server/observable';
 import { FleetError } from '../../errors.ts';
 import { createFrameWriter, encodeFrame } from './create-frame-writer.ts';
 import { ResponseFrameSchema, type ResponseFrame } from './frame-schemas.ts';
-import { previewLine, readLines } from './read-lines.ts';
+import { DEFAULT_MAX_LINE_BYTES, previewLine, readLines } from './read-lines.ts';
 
 /** Options of {@link createStreamLink}. */
 export interface StreamLinkOptions {
@@ -15,7 +15,10 @@ export interface StreamLinkOptions {
   output: Writable;
   /** A line from the agent that is not a frame (a stray print on its stdout); the link carries on. */
   onProtocolError?: (error: FleetError) => void;
-  /** A longer line from the agent is skipped and reported. Default 16 MiB. */
+  /**
+   * A longer line from the agent closes the link: a frame may have been lost, so no pending
+   * call could be trusted to get its answer. Default 16 MiB.
+   */
   maxLineBytes?: number;
 }
 
@@ -24,7 +27,7 @@ export interface StreamLink<TRouter extends AnyTRPCRouter = AnyTRPCRouter> {
   /** The terminating link: `createTRPCClient<AgentRouter>({ links: [link] })`. */
   link: TRPCLink<TRouter>;
   /** Fails every pending call with SSH_CHANNEL_CLOSED and stops using the streams (it does not end them). */
-  close(): void;
+  close(reason?: string): void;
   /** Resolves once the link is closed: by `close()`, or because the input ended or a stream failed. */
   closed: Promise<void>;
 }
@@ -39,6 +42,10 @@ interface PendingCall {
 
 const STRAY_OUTPUT_HINT = "Something on that host writes to the agent's stdout: a shell rc file that prints on non-interactive logins, or a child process that inherited stdout.";
 const CHANNEL_CLOSED_HINT = "The agent may have crashed or the host gone down: its stderr is in the controller's debug log. Calls are never re-sent: run the command again.";
+const LOST_FRAME_HINT = 'No agent of this version sends such a line: run `fleet-agent serve --stdio` by hand on that host to see what answers in its place. Calls are never re-sent: run the command again.';
+
+/** Why the link closed: the channel ended (SSH_CHANNEL_CLOSED) or the agent broke the protocol (AGENT_PROTOCOL). */
+type CloseCode = 'SSH_CHANNEL_CLOSED' | 'AGENT_PROTOCOL';
 
 /**
  * The controller's side of the stdio transport (see `serveStream`): assigns ids, writes request
@@ -55,6 +62,7 @@ export function createStreamLink<TRouter extends AnyTRPCRouter = AnyTRPCRouter>(
   let lastId = 0;
   let flushing = false;
   let closedReason: string | undefined;
+  let closedCode: CloseCode = 'SSH_CHANNEL_CLOSED';
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => {
     resolveClosed = resolve;
@@ -71,7 +79,10 @@ export function createStreamLink<TRouter extends AnyTRPCRouter = AnyTRPCRouter>(
   const stopReading = readLines(options.input, {
     ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
     onLine: (line) => handleLine(line),
-    onOversizedLine: (head) => reportProtocolError(`The agent sent a line longer than the limit, starting ${previewLine(head)}.`, head),
+    onOversizedLine: (head) => {
+      reportProtocolError(`The agent sent a line longer than the limit, starting ${previewLine(head)}.`, head, LOST_FRAME_HINT);
+      closeWith(`it sent a line longer than ${options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES} bytes, so a frame may be lost`, undefined, 'AGENT_PROTOCOL');
+    },
     onEnd: (error) => closeWith(error ? `reading from it failed: ${error.message}` : "the agent's output ended", error),
   });
 
@@ -156,19 +167,27 @@ export function createStreamLink<TRouter extends AnyTRPCRouter = AnyTRPCRouter>(
     else send(id, 'stop', encodeFrame({ id, method: 'subscription.stop' }));
   }
 
-  function closeWith(reason: string, error?: Error): void {
+  function closeWith(reason: string, error?: Error, code: CloseCode = 'SSH_CHANNEL_CLOSED'): void {
     if (closedReason !== undefined) return;
     closedReason = reason;
+    closedCode = code;
     stopReading();
     writer.dispose();
     queue.length = 0;
     const calls = [...pending.values()];
     pending.clear();
     for (const call of calls) {
-      const cause = new FleetError('SSH_CHANNEL_CLOSED', `The SSH channel to the agent closed (${reason}) before "${call.path}" finished.`, { hint: CHANNEL_CLOSED_HINT, cause: error });
+      const cause = closedError(`before "${call.path}" finished`, error);
       callUserCallback(() => call.observer.error(new TRPCClientError(cause.message, { cause })));
     }
     resolveClosed();
+  }
+
+  /** The error of a call the closed link cannot answer; `what` says what became of the call. */
+  function closedError(what: string, cause?: Error): FleetError {
+    return closedCode === 'AGENT_PROTOCOL'
+      ? new FleetError('AGENT_PROTOCOL', `The link to the agent closed because ${closedReason} ${what}.`, { hint: LOST_FRAME_HINT, cause })
+      : new FleetError('SSH_CHANNEL_CLOSED', `The SSH channel to the agent closed (${closedReason}) ${what}.`, { hint: CHANNEL_CLOSED_HINT, cause });
   }
 
   const link: TRPCLink<TRouter> =
@@ -177,7 +196,7 @@ export function createStreamLink<TRouter extends AnyTRPCRouter = AnyTRPCRouter>(
       observable<Envelope, TRPCClientError<AnyTRPCRouter>>((observer) => {
         const { type, path, signal } = op;
         if (closedReason !== undefined) {
-          const cause = new FleetError('SSH_CHANNEL_CLOSED', `The SSH channel to the agent is closed (${closedReason}): "${path}" was not sent.`, { hint: CHANNEL_CLOSED_HINT });
+          const cause = closedError(`so "${path}" was not sent`);
           observer.error(new TRPCClientError(cause.message, { cause }));
           return;
         }
@@ -211,7 +230,7 @@ export function createStreamLink<TRouter extends AnyTRPCRouter = AnyTRPCRouter>(
         };
       });
 
-  return { link, close: () => closeWith('closed by the controller'), closed };
+  return { link, close: (reason = 'closed by the controller') => closeWith(reason), closed };
 }
 
 function cancelledError(path: string): TRPCClientError<AnyTRPCRouter> {

@@ -2,7 +2,7 @@ import { PassThrough, type Writable } from 'node:stream';
 import { createTRPCClient } from '@trpc/client';
 import type { FleetError } from '../../../errors.ts';
 import { serveStream, type ServeStreamOptions } from '../serve-stream.ts';
-import { createStreamLink } from '../stream-link.ts';
+import { createStreamLink, type StreamLinkOptions } from '../stream-link.ts';
 import { createTestProbe, testRouter, type TestRouter } from './create-test-router.ts';
 
 /**
@@ -14,6 +14,7 @@ export function connectInMemory(
     /** Stands between the agent and `toController`, e.g. a slow writer. */
     agentOutput?: (toController: PassThrough) => Writable;
     serve?: Partial<ServeStreamOptions<TestRouter>>;
+    link?: Pick<StreamLinkOptions, 'maxLineBytes'>;
   } = {},
 ) {
   const toAgent = new PassThrough();
@@ -31,7 +32,7 @@ export function connectInMemory(
     ...options.serve,
   });
   const protocolErrors: FleetError[] = [];
-  const transport = createStreamLink<TestRouter>({ input: toController, output: toAgent, onProtocolError: (error) => protocolErrors.push(error) });
+  const transport = createStreamLink<TestRouter>({ input: toController, output: toAgent, onProtocolError: (error) => protocolErrors.push(error), ...options.link });
   const client = createTRPCClient<TestRouter>({ links: [transport.link] });
   return { client, transport, served, probe, requests, protocolErrors, toAgent, toController };
 }
