@@ -26,6 +26,8 @@ export const SshConfigSchema = z.strictObject({
   knownHosts: z.string().min(1),
   port: z.number().int().min(1).max(65535).default(22),
   connectTimeoutMs: z.number().int().positive().default(10_000),
+  /** How long an agent has to answer the handshake once its command started; a slow VM needs more. */
+  handshakeTimeout: DurationSchema.refine((ms) => ms > 0, 'longer than 0s').default(30_000),
 });
 
 export const WireConfigSchema = z.strictObject({

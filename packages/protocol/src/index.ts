@@ -47,6 +47,7 @@ export type { HelloOutput, ListTreeOutput, PeerEndpoint, ReplicateEvent, Replica
 export { initFleetTRPC } from './internal/transport/create-fleet-trpc.ts';
 export { serveStream } from './internal/transport/serve-stream.ts';
 export { createStreamLink } from './internal/transport/stream-link.ts';
+export type { StreamLink } from './internal/transport/stream-link.ts';
 export { toFleetErrorFromClient } from './internal/transport/client-error.ts';
 
 // Small shared helpers.

@@ -1,11 +1,12 @@
 import { setTimeout } from 'node:timers/promises';
-import { createTRPCClient, type TRPCClient } from '@trpc/client';
+import type { TRPCClient } from '@trpc/client';
 import type pino from 'pino';
 import type { AgentRouter } from '@zfs-fleet/agent';
-import { createStreamLink, FLEET_VERSION, FleetError, toFleetErrorFromClient, type FleetConfig, type HelloOutput } from '@zfs-fleet/protocol';
+import { FLEET_VERSION, FleetError, toFleetError, type FleetConfig, type HelloOutput } from '@zfs-fleet/protocol';
 import { connectHost, type SshConnection } from '../ssh/connect-host.ts';
 import { connectOptions, hostEndpoint } from '../ssh/host-endpoint.ts';
 import { installAgent } from './install-agent.ts';
+import { shakeHands, type Handshake } from './shake-hands.ts';
 
 export { hostEndpoint } from '../ssh/host-endpoint.ts';
 
@@ -43,8 +44,6 @@ export async function connectAgent(config: FleetConfig, host: string, logger: pi
   }
 }
 
-const HELLO_TIMEOUT_MS = 30_000;
-
 async function openAgentSession(config: FleetConfig, host: string, logger: pino.Logger): Promise<AgentSession> {
   const endpoint = hostEndpoint(config, host);
   const log = logger.child({ host });
@@ -60,17 +59,11 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
       stderrTail = (stderrTail + text).slice(-4000);
       for (const line of text.split('\n')) if (line.trim() !== '') log.debug({ agentLog: parseAgentLine(line) }, 'agent stderr');
     });
-    const transport = createStreamLink({
-      input: channel.stdout,
-      output: channel,
-      onProtocolError: (error) => log.error({ err: error }, 'agent sent something that is not a protocol frame'),
-    });
-    const agent = createTRPCClient<AgentRouter>({ links: [transport.link] });
-    let hello: HelloOutput;
+    let handshake: Handshake;
     try {
-      hello = await withinHandshake(channel.whenClosed, host, agent.hello.query({ controllerVersion: FLEET_VERSION }));
+      handshake = await shakeHands({ host, input: channel.stdout, output: channel, closed: channel.whenClosed, timeoutMs: config.ssh.handshakeTimeout, logger: log });
     } catch (error) {
-      const fleetError = toFleetErrorFromClient(error);
+      const fleetError = toFleetError(error);
       if (fleetError.code === 'SSH_CHANNEL_CLOSED') {
         // The exit status may trail the close, or never come: wait for it briefly.
         const code = await Promise.race([channel.exitStatus, setTimeout(2_000, undefined, { ref: false })]);
@@ -79,6 +72,7 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
       if (fleetError.code === 'AGENT_VERSION_MISMATCH') throw versionMismatch(host, fleetError.details?.['agentVersion'], fleetError);
       throw fleetError;
     }
+    const { agent, hello, transport } = handshake;
     // An agent that did not check the version itself is held to it here.
     if (hello.agentVersion !== FLEET_VERSION) throw versionMismatch(host, hello.agentVersion);
     log.debug({ agentVersion: hello.agentVersion, zfs: hello.zfs.version }, 'agent connected');
@@ -99,32 +93,6 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
     connection.close();
     throw error;
   }
-}
-
-/**
- * However the channel ends (with an exit status or without), the handshake must not wait
- * forever: a close fails it at once, silence after HELLO_TIMEOUT_MS too.
- */
-function withinHandshake<T>(closed: Promise<void>, host: string, hello: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onClose = () => finish(() => reject(new FleetError('SSH_CHANNEL_CLOSED', `The channel to host "${host}" closed before the agent answered.`)));
-    const timer = globalThis.setTimeout(
-      () => finish(() => reject(new FleetError('TIMEOUT', `The agent on host "${host}" did not answer the handshake within ${HELLO_TIMEOUT_MS / 1000} s.`, { hint: 'Run the agent command by hand on that host to see what it does.' }))),
-      HELLO_TIMEOUT_MS,
-    );
-    let done = false;
-    const finish = (settle: () => void) => {
-      if (done) return;
-      done = true;
-      globalThis.clearTimeout(timer);
-      settle();
-    };
-    void closed.then(onClose);
-    hello.then(
-      (value) => finish(() => resolve(value)),
-      (error: unknown) => finish(() => reject(error)),
-    );
-  });
 }
 
 function versionMismatch(host: string, agentVersion: unknown, cause?: unknown): FleetError {

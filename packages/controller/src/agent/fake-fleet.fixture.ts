@@ -16,6 +16,14 @@ export interface FakeFleet {
   zfs: Record<string, FakeZfs>;
   /** Opens a session to a host's agent: the real router, served in-process over in-memory pipes. */
   connect(host: string): Promise<AgentSession>;
+  /** Starts a host's agent and hands back its stdio, for a test that links to it itself. */
+  startAgent(host: string): AgentPipes;
+}
+
+/** An agent's stdio as the controller sees it: its stdin and its stdout. */
+export interface AgentPipes {
+  toAgent: PassThrough;
+  toController: PassThrough;
 }
 
 /**
@@ -28,36 +36,41 @@ export function createFakeFleet(datasets: Record<string, string[]>): FakeFleet {
   for (const [host, names] of Object.entries(datasets)) zfs[host] = createFakeZfs(createFakeZfsState(names));
   const logger = pino({ level: 'silent' });
   const lockDirs: Record<string, string> = {};
+  const startAgent = (host: string): AgentPipes => {
+    const hostZfs = zfs[host];
+    if (!hostZfs) throw new Error(`the fake fleet has no host "${host}"`);
+    const toAgent = new PassThrough();
+    const toController = new PassThrough();
+    void serveAgent({
+      input: toAgent,
+      output: toController,
+      logger,
+      zfs: countedPerSession(hostZfs),
+      capabilities: ZFS_FUSE_CAPABILITIES,
+      tools: { zstd: false, lz4: false, mbuffer: false, pv: false },
+      // Entry locks of this fake host, never the machine's /run.
+      lockDir: (lockDirs[host] ??= mkdtempSync(path.join(os.tmpdir(), `fleet-locks-${host}-`))),
+      streamTransfer: async (transfer, commands, options) => {
+        const peer = zfs[options.peer.name];
+        if (!peer) throw new Error(`the fake fleet has no peer "${options.peer.name}"`);
+        const { target, discardPool } = commands.recv;
+        copySnapshots(hostZfs.state, peer.state, {
+          dataset: transfer.dataset,
+          ...(transfer.from ? { from: transfer.from } : {}),
+          to: transfer.to!,
+          recursive: transfer.recursive,
+          destinationOf: (name) => (discardPool ? `${target}/${name.slice(name.indexOf('/') + 1)}` : `${target}${name.slice(transfer.dataset.length)}`),
+        });
+        return { bytes: 1000, durationMs: 1, compression: 'none' };
+      },
+    });
+    return { toAgent, toController };
+  };
   return {
     zfs,
+    startAgent,
     async connect(host) {
-      const hostZfs = zfs[host];
-      if (!hostZfs) throw new Error(`the fake fleet has no host "${host}"`);
-      const toAgent = new PassThrough();
-      const toController = new PassThrough();
-      void serveAgent({
-        input: toAgent,
-        output: toController,
-        logger,
-        zfs: countedPerSession(hostZfs),
-        capabilities: ZFS_FUSE_CAPABILITIES,
-        tools: { zstd: false, lz4: false, mbuffer: false, pv: false },
-        // Entry locks of this fake host, never the machine's /run.
-        lockDir: (lockDirs[host] ??= mkdtempSync(path.join(os.tmpdir(), `fleet-locks-${host}-`))),
-        streamTransfer: async (transfer, commands, options) => {
-          const peer = zfs[options.peer.name];
-          if (!peer) throw new Error(`the fake fleet has no peer "${options.peer.name}"`);
-          const { target, discardPool } = commands.recv;
-          copySnapshots(hostZfs.state, peer.state, {
-            dataset: transfer.dataset,
-            ...(transfer.from ? { from: transfer.from } : {}),
-            to: transfer.to!,
-            recursive: transfer.recursive,
-            destinationOf: (name) => (discardPool ? `${target}/${name.slice(name.indexOf('/') + 1)}` : `${target}${name.slice(transfer.dataset.length)}`),
-          });
-          return { bytes: 1000, durationMs: 1, compression: 'none' };
-        },
-      });
+      const { toAgent, toController } = startAgent(host);
       const transport = createStreamLink<AgentRouter>({
         input: toController,
         output: toAgent,

@@ -30,9 +30,16 @@ describe('parseConfig', () => {
     ['a peer that is not a host', valid.replace('[backup1]', '[backup9]'), 'hosts.src1.backups.0.to.0: "backup9" is not a host in this config'],
     ['a peer without receive', valid.replace('to: [backup1]', 'to: [src1]'), 'hosts.src1.backups.0.to.0: host "src1" has no "receive:" section'],
     ['a missing ssh section', valid.replace(/ssh:.*\n/, ''), 'ssh: '],
+    ['a handshake timeout without a unit', valid.replace('knownHosts: ./known_hosts', 'knownHosts: ./known_hosts, handshakeTimeout: 30'), 'ssh.handshakeTimeout: '],
+    ['a handshake timeout of 0s', valid.replace('knownHosts: ./known_hosts', 'knownHosts: ./known_hosts, handshakeTimeout: 0s'), 'ssh.handshakeTimeout: longer than 0s'],
   ])('%s is reported with its key path', (_name, text, expected) => {
     const { errors } = parseConfig(text);
     expect(errors?.join('\n')).toContain(expected);
+  });
+
+  test('the agent has 30 s to answer the handshake unless ssh.handshakeTimeout says otherwise', () => {
+    expect(parseConfig(valid).config?.ssh.handshakeTimeout).toBe(30_000);
+    expect(parseConfig(valid.replace('knownHosts: ./known_hosts', 'knownHosts: ./known_hosts, handshakeTimeout: 2m')).config?.ssh.handshakeTimeout).toBe(120_000);
   });
 
   test('YAML syntax errors name the line', () => {
