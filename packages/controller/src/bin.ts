@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { FLEET_VERSION, FleetError, toFleetError } from '@zfs-fleet/protocol';
-import { EXIT, stringFlag, type CommandContext, type OptionSpec } from './cli/command.ts';
+import { EXIT, exitCodeFor, stringFlag, type CommandContext, type OptionSpec } from './cli/command.ts';
 import { createControllerLogger } from './cli/create-logger.ts';
 import { bashCompletion, completionSpec, zshCompletion } from './cli/completion.ts';
 import { nearest } from './cli/nearest.ts';
@@ -112,10 +112,6 @@ function parseFlags(args: string[]) {
   } catch (error) {
     throw new FleetError('USAGE', error instanceof Error ? error.message : String(error), { hint: 'Run `fleet help` for usage.' });
   }
-}
-
-function exitCodeFor(error: FleetError): number {
-  return error.code === 'USAGE' || error.code.startsWith('CONFIG_') || error.code.endsWith('_NAME_INVALID') ? EXIT.usage : error.code === 'INTERNAL' ? EXIT.internal : EXIT.failed;
 }
 
 let settled = false;

@@ -1,6 +1,19 @@
 import { z } from 'zod';
 import { DatasetNameSchema } from './names.ts';
 
+/** C0 controls, DEL and C1 controls: no name, path or pattern has them, and they garble the messages that quote it. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A path or a pattern: anything printable (paths and patterns are only used inside the controller, never in a shell). */
+const TextSchema = z
+  .string()
+  .min(1)
+  .refine((value) => !CONTROL_CHARACTERS.test(value), 'no control characters (newline, tab, NUL, escape...)');
+
+/** A login name, on the controller's ssh and in the agent's `ssh -l`. */
+const UserSchema = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'a user name: letters, digits, "_", "-", "." and no leading punctuation');
+
 /** Host names become dataset components on peers (`backup/fleet/<host>/...`), so they follow ZFS's rules too. */
 const HostNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a host name: letters, digits, "_", "-", "." and no leading punctuation');
 
@@ -8,7 +21,8 @@ const HostNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'a host 
 const AddressSchema = z
   .string()
   .min(1)
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?$/, 'a host name or IP, optionally with ":port"');
+  // No leading "-": the agent puts the address in ssh's argv, where it would read as an option.
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_][A-Za-z0-9_.-]*)(:[0-9]{1,5})?$/, 'a host name or IP, optionally with ":port"');
 
 /** Durations such as `90s`, `45m`, `26h`, `7d`, as milliseconds. */
 export const DurationSchema = z
@@ -21,9 +35,9 @@ export const DurationSchema = z
   });
 
 export const SshConfigSchema = z.strictObject({
-  user: z.string().min(1).default('root'),
-  identityFile: z.string().min(1),
-  knownHosts: z.string().min(1),
+  user: UserSchema.default('root'),
+  identityFile: TextSchema,
+  knownHosts: TextSchema,
   port: z.number().int().min(1).max(65535).default(22),
   connectTimeoutMs: z.number().int().positive().default(10_000),
   /** How long an agent has to answer the handshake once its command started; a slow VM needs more. */
@@ -36,7 +50,7 @@ export const WireConfigSchema = z.strictObject({
   /** OpenSSH cipher for source → peer streams; aes128-gcm measured ~30% faster than the default here. */
   cipher: z
     .string()
-    .regex(/^[A-Za-z0-9@._-]+$/)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9@._-]*$/, 'a cipher name such as "aes128-gcm@openssh.com"')
     .optional(),
   /** mbuffer size between zfs send and ssh, e.g. "128M"; off when absent. */
   buffer: z
@@ -54,7 +68,7 @@ export const AgentConfigSchema = z.strictObject({
   /** How to start the agent on a host: a command line of plain words (no shell syntax). */
   command: z
     .string()
-    .regex(/^[A-Za-z0-9@%+=:,./_ -]+$/, 'plain words: letters, digits and "@%+=:,./_-" separated by spaces')
+    .regex(/^[A-Za-z0-9@%+=:,./_][A-Za-z0-9@%+=:,./_ -]*$/, 'plain words: letters, digits and "@%+=:,./_-" separated by spaces, not starting with "-"')
     .default(AGENT_LAUNCHER_PATH),
   /**
    * What runs the installed agent: the absolute path of a Node.js (≥ 18), or `bundled` for the
@@ -95,10 +109,16 @@ export type Retention = z.infer<typeof RetentionSchema>;
  */
 export const ExportKeepSchema = z.strictObject({ fulls: z.number().int().positive() });
 
+/** A hook: a shell script by design, so only NUL, which no command line can carry, is refused. */
+const HookCommandSchema = z
+  .string()
+  .min(1)
+  .refine((command) => !command.includes('\u0000'), 'no NUL character');
+
 /** Commands the administrator writes, run on the source host through `sh -c`. */
 export const HooksSchema = z.strictObject({
-  preSnapshot: z.array(z.string().min(1)).default([]),
-  postSnapshot: z.array(z.string().min(1)).default([]),
+  preSnapshot: z.array(HookCommandSchema).default([]),
+  postSnapshot: z.array(HookCommandSchema).default([]),
   /** Per command; the command's whole process group is killed when it runs longer. */
   timeout: DurationSchema.default(300_000),
 });
@@ -106,18 +126,14 @@ export type Hooks = z.infer<typeof HooksSchema>;
 
 export const PruneConfigSchema = z.strictObject({
   /** Snapshots not named by zfs-fleet that pruning may destroy too, e.g. "^autosnap_". */
-  include: z
-    .string()
-    .min(1)
-    .refine((pattern) => {
-      try {
-        new RegExp(pattern);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'a JavaScript regular expression')
-    .optional(),
+  include: TextSchema.refine((pattern) => {
+    try {
+      new RegExp(pattern);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'a JavaScript regular expression').optional(),
 });
 
 const SequenceSchema = z
@@ -153,11 +169,11 @@ export const BackupEntrySchema = z.strictObject({
   dataset: DatasetNameSchema,
   recursive: z.boolean().default(false),
   to: z.array(HostNameSchema).min(1, 'at least one peer host'),
-  exclude: z.array(z.string().min(1)).default([]),
+  exclude: z.array(TextSchema).default([]),
   /** Off by default: the peer keeps its own history when the source prunes. */
   mirrorDeletions: z.boolean().default(false),
   /** Cron expression for `fleet run --due`. */
-  schedule: z.string().min(1).optional(),
+  schedule: TextSchema.optional(),
   /** Recovery point objective: the newest replicated snapshot must be younger than this. */
   rpo: DurationSchema.optional(),
 });
@@ -169,7 +185,7 @@ export const ReceiveConfigSchema = z.strictObject({
 
 export const HostConfigSchema = z.strictObject({
   address: AddressSchema,
-  user: z.string().min(1).optional(),
+  user: UserSchema.optional(),
   agent: AgentConfigSchema.optional(),
   backups: z.array(BackupEntrySchema).default([]),
   receive: ReceiveConfigSchema.optional(),
@@ -182,7 +198,8 @@ export const FleetConfigSchema = z
     wire: WireConfigSchema.default({ compression: 'none' }),
     snapshotPrefix: z
       .string()
-      .regex(/^[A-Za-z0-9_.:-]+$/)
+      // Snapshot names are `<prefix>-<time>`: a leading "-" would make them read as an option.
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'letters, digits, "_", ".", ":", "-", starting with a letter or digit')
       .default('fleet'),
     parallel: z
       .strictObject({
@@ -193,9 +210,9 @@ export const FleetConfigSchema = z
       })
       .default({ global: 4, perHost: 2 }),
     /** Journal and lock of the controller; default /var/lib/zfs-fleet (root) or ~/.local/state/zfs-fleet. */
-    stateDir: z.string().min(1).optional(),
+    stateDir: TextSchema.optional(),
     /** Prometheus textfile written after each run; default `<stateDir>/zfs-fleet.prom`. */
-    metrics: z.strictObject({ textfile: z.string().min(1).optional() }).optional(),
+    metrics: z.strictObject({ textfile: TextSchema.optional() }).optional(),
     /** Entry settings every entry gets unless it sets its own. */
     defaults: z.strictObject(EntryDefaultsShape).default({}),
     hosts: z.record(HostNameSchema, HostConfigSchema),

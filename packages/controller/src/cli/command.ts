@@ -1,5 +1,5 @@
 import type pino from 'pino';
-import type { FleetConfig } from '@zfs-fleet/protocol';
+import type { FleetConfig, FleetError } from '@zfs-fleet/protocol';
 
 /** Flags every command may read; parseArgs fills them from the merged option table. */
 export type FlagValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -30,6 +30,11 @@ export interface Command {
 }
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
+
+/** The exit code of a command that threw: 2 for a wrong config or command line (nothing was touched), 70 for a bug, else 1. */
+export function exitCodeFor(error: FleetError): number {
+  return error.code === 'USAGE' || error.code.startsWith('CONFIG_') || error.code.endsWith('_NAME_INVALID') ? EXIT.usage : error.code === 'INTERNAL' ? EXIT.internal : EXIT.failed;
+}
 
 export function stringFlag(flags: FlagValues, name: string): string | undefined {
   const value = flags[name];

@@ -18,6 +18,12 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
 
 /** Parses config text into either a config or `"key.path: message"` errors; never throws. */
 export function parseConfig(text: string): { config: FleetConfig; errors?: undefined } | { config?: undefined; errors: string[] } {
+  const result = parseConfigUnescaped(text);
+  // Messages quote the values they refuse: a newline or an escape sequence in one must not reach the terminal raw.
+  return result.errors ? { errors: result.errors.map(escapeControlCharacters) } : result;
+}
+
+function parseConfigUnescaped(text: string): { config: FleetConfig; errors?: undefined } | { config?: undefined; errors: string[] } {
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) {
     return { errors: document.errors.map((error) => `line ${error.linePos?.[0].line ?? '?'}: ${error.message.split('\n')[0]}`) };
@@ -37,6 +43,11 @@ export function parseConfig(text: string): { config: FleetConfig; errors?: undef
   );
   if (scheduleErrors.length > 0) return { errors: scheduleErrors };
   return { config: result.data };
+}
+
+function escapeControlCharacters(line: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it escapes
+  return line.replace(/[\u0000-\u001f\u007f-\u009f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
