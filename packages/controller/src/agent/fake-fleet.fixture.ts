@@ -5,8 +5,8 @@ import { PassThrough } from 'node:stream';
 import { createTRPCClient } from '@trpc/client';
 import pino from 'pino';
 import type { AgentRouter } from '@zfs-fleet/agent';
-import { serveAgent } from '@zfs-fleet/agent/testing';
-import { createStreamLink, FLEET_VERSION, FleetConfigSchema, type FleetConfig } from '@zfs-fleet/protocol';
+import { serveAgent, type TransferCommands } from '@zfs-fleet/agent/testing';
+import { createStreamLink, FLEET_VERSION, FleetConfigSchema, type FleetConfig, type PeerEndpoint, type WireConfig } from '@zfs-fleet/protocol';
 import type { ZfsExec } from '@zfs-fleet/zfs';
 import { copySnapshots, createFakeZfs, createFakeZfsState, ZFS_FUSE_CAPABILITIES, type FakeZfs } from '@zfs-fleet/zfs/testing';
 import type { AgentSession } from './connect-agent.ts';
@@ -18,6 +18,10 @@ export interface FakeFleet {
   connect(host: string): Promise<AgentSession>;
   /** Starts a host's agent and hands back its stdio, for a test that links to it itself. */
   startAgent(host: string): AgentPipes;
+  /** Every line the controller wrote to each host's agent: all an agent is ever told. */
+  requests: Record<string, string[]>;
+  /** Every transfer a source's agent started: what it would build the `zfs send | ssh` argv from. */
+  transfers: Array<{ host: string; commands: TransferCommands; peer: PeerEndpoint; wire: WireConfig }>;
 }
 
 /** An agent's stdio as the controller sees it: its stdin and its stdout. */
@@ -36,11 +40,14 @@ export function createFakeFleet(datasets: Record<string, string[]>): FakeFleet {
   for (const [host, names] of Object.entries(datasets)) zfs[host] = createFakeZfs(createFakeZfsState(names));
   const logger = pino({ level: 'silent' });
   const lockDirs: Record<string, string> = {};
+  const requests: Record<string, string[]> = {};
+  const transfers: FakeFleet['transfers'] = [];
   const startAgent = (host: string): AgentPipes => {
     const hostZfs = zfs[host];
     if (!hostZfs) throw new Error(`the fake fleet has no host "${host}"`);
     const toAgent = new PassThrough();
     const toController = new PassThrough();
+    toAgent.on('data', (chunk: Buffer) => (requests[host] ??= []).push(chunk.toString('utf8')));
     void serveAgent({
       input: toAgent,
       output: toController,
@@ -53,6 +60,7 @@ export function createFakeFleet(datasets: Record<string, string[]>): FakeFleet {
       streamTransfer: async (transfer, commands, options) => {
         const peer = zfs[options.peer.name];
         if (!peer) throw new Error(`the fake fleet has no peer "${options.peer.name}"`);
+        transfers.push({ host, commands, peer: options.peer, wire: options.wire });
         const { target, discardPool } = commands.recv;
         copySnapshots(hostZfs.state, peer.state, {
           dataset: transfer.dataset,
@@ -69,6 +77,8 @@ export function createFakeFleet(datasets: Record<string, string[]>): FakeFleet {
   return {
     zfs,
     startAgent,
+    requests,
+    transfers,
     async connect(host) {
       const { toAgent, toController } = startAgent(host);
       const transport = createStreamLink<AgentRouter>({
