@@ -96,7 +96,7 @@ describe('shakeHands', () => {
     expect(afterMs).toBeLessThan(1_000);
   });
 
-  test('a hostile agent on one host fails that host alone: the other source is backed up in the same run', async () => {
+  test('a hostile agent on one host fails that host alone: the other source is backed up in the same run, and the next run backs up both', async () => {
     const fleet = createFakeFleet({ src1: ['tank/a'], evil: ['tank/b'], backup1: ['backup'] });
     const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'] }], evil: [{ dataset: 'tank/b', to: ['backup1'] }] });
     const connect = async (host: string): Promise<AgentSession> => {
@@ -111,5 +111,8 @@ describe('shakeHands', () => {
     expect(report.hosts.find((host) => host.host === 'evil')?.error?.details).toEqual({ host: 'evil', phase: 'handshake', timeoutMs: 200 });
     expect(fleet.zfs.backup1!.state.datasets.has('backup/fleet/src1/tank/a')).toBe(true);
     expect(fleet.zfs.evil!.argv).toEqual([]);
+    // Once the host's agent behaves, the next run backs it up from nothing, and src1 incrementally.
+    const next = await runBackup(config, { hosts: ['src1', 'evil'], dryRun: false, noSnapshot: false, forceFull: false, force: false, now: () => new Date('2026-11-02T03:30:00Z'), connect: fleet.connect }, silent);
+    expect(next.units.map((unit) => `${unit.host}:${unit.status}:${unit.steps?.map((step) => step.action).join(',')}`).sort()).toEqual(['evil:ok:full', 'src1:ok:incremental']);
   });
 });
