@@ -115,7 +115,8 @@ describe('parseConfig on hostile strings', { timeout: 30_000 }, () => {
         fc.pre(!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name));
         const config = baseConfig();
         const hosts = config['hosts'] as Record<string, unknown>;
-        hosts[name] = { address: '10.0.0.1' };
+        // Defined, not assigned: `hosts["__proto__"] = …` would set the prototype instead.
+        Object.defineProperty(hosts, name, { value: { address: '10.0.0.1' }, enumerable: true, writable: true, configurable: true });
         const errors = parseChecked(config);
         expect(errors).toContainEqual(expect.stringMatching(/^hosts\./));
       }),

@@ -42,6 +42,11 @@ describe('parseConfig', () => {
     expect(parseConfig(valid.replace('knownHosts: ./known_hosts', 'knownHosts: ./known_hosts, handshakeTimeout: 2m')).config?.ssh.handshakeTimeout).toBe(120_000);
   });
 
+  test('a key named __proto__ is an error naming it, not a section silently dropped', () => {
+    const { errors } = parseConfig(`${valid}  __proto__:\n    address: 10.77.0.31\n    junk: 1\n`);
+    expect(errors).toEqual(expect.arrayContaining([expect.stringMatching(/^hosts\.__proto__: /)]));
+  });
+
   test('YAML syntax errors name the line', () => {
     const { errors } = parseConfig('hosts:\n  a: [\n');
     expect(errors?.[0]).toMatch(/^line \d+:/);

@@ -28,7 +28,11 @@ function parseConfigUnescaped(text: string): { config: FleetConfig; errors?: und
   if (document.errors.length > 0) {
     return { errors: document.errors.map((error) => `line ${error.linePos?.[0].line ?? '?'}: ${error.message.split('\n')[0]}`) };
   }
-  const result = FleetConfigSchema.safeParse(document.toJS());
+  const reservedKeys: string[] = [];
+  const data = toPlainData(document.toJS({ mapAsMap: true }), [], reservedKeys);
+  // zod skips such a key in a map (hosts:) without a word: say so, or a host would silently vanish.
+  if (reservedKeys.length > 0) return { errors: reservedKeys.map((key) => `${key}: "__proto__" cannot be a key`) };
+  const result = FleetConfigSchema.safeParse(data);
   if (!result.success) return { errors: formatIssues(result.error.issues) };
   const scheduleErrors = Object.entries(result.data.hosts).flatMap(([host, hostConfig]) =>
     hostConfig.backups.flatMap((entry, index) => {
@@ -43,6 +47,22 @@ function parseConfigUnescaped(text: string): { config: FleetConfig; errors?: und
   );
   if (scheduleErrors.length > 0) return { errors: scheduleErrors };
   return { config: result.data };
+}
+
+/**
+ * YAML's maps as plain objects, and the key path of every `__proto__` key found: the yaml
+ * library would set the object's prototype with it, so the section vanished without an error.
+ */
+function toPlainData(value: unknown, path: string[], reservedKeys: string[]): unknown {
+  if (Array.isArray(value)) return value.map((item, index) => toPlainData(item, [...path, String(index)], reservedKeys));
+  if (!(value instanceof Map)) return value;
+  const object: Record<string, unknown> = {};
+  for (const [key, entry] of value) {
+    const name = String(key);
+    if (name === '__proto__') reservedKeys.push([...path, name].join('.'));
+    else object[name] = toPlainData(entry, [...path, name], reservedKeys);
+  }
+  return object;
 }
 
 function escapeControlCharacters(line: string): string {
