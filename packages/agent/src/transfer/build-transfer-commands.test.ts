@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildRecvArgs, capabilitiesFromVersion } from '@zfs-fleet/zfs';
-import type { ZfsCapabilities } from '@zfs-fleet/protocol';
+import { ZFS_FUSE_CAPABILITIES } from '@zfs-fleet/zfs/testing';
 import { buildTransferCommands } from './build-transfer-commands.ts';
 
 /** The commands as the two hosts run them. */
@@ -8,21 +8,7 @@ const argv = (commands: ReturnType<typeof buildTransferCommands>) => ({ send: co
 
 // What the agent probes on each kind of host (OpenZFS from a recorded `zfs version`).
 const openzfs = capabilitiesFromVersion('zfs-2.1.11-1\nzfs-kmod-2.1.11-1\n')!;
-const zfsFuse: ZfsCapabilities = {
-  ...openzfs,
-  version: 'zfs-fuse',
-  implementation: 'zfs-fuse',
-  listParsable: false,
-  getTypeFilter: false,
-  resumableReceive: false,
-  bookmarks: false,
-  rawSend: false,
-  compressedSend: false,
-  largeBlocks: false,
-  embeddedData: false,
-  holds: false,
-  sendEstimate: false,
-};
+const zfsFuse = ZFS_FUSE_CAPABILITIES;
 const transfer = { dataset: 'tank/a', to: 's2', from: 's1', recursive: true, receiveInto: 'backup/fleet/src1/tank', force: false } as never;
 
 describe('buildTransferCommands', () => {

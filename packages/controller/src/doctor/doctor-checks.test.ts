@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { OPENZFS_2_3_CAPABILITIES, ZFS_FUSE_CAPABILITIES } from '@zfs-fleet/zfs/testing';
 import { describeCapabilities, judgeFreeSpace, judgePeerLogin } from './doctor-checks.ts';
 
 const GIB = 1024 ** 3;
@@ -33,28 +34,12 @@ describe('a source logging in to its peer', () => {
 
 describe('zfs capabilities in doctor', () => {
   test('OpenZFS 2.3 lists every feature the engine uses and lacks none', () => {
-    const all = { listParsable: true, getTypeFilter: true, resumableReceive: true, bookmarks: true, rawSend: true, compressedSend: true, largeBlocks: true, embeddedData: true, holds: true, sendEstimate: true, receiveNoMount: true, destroyMany: true };
-    const text = describeCapabilities({ version: 'zfs-2.3.2-1~bpo12+1', implementation: 'openzfs', ...all });
+    const text = describeCapabilities(OPENZFS_2_3_CAPABILITIES);
     expect(text).toBe('openzfs: zfs-2.3.2-1~bpo12+1; has: holds, resume (recv -s, send -t), raw sends (-w), -c, -L, -e, estimates (send -nP), bookmarks, list -p, get -t, recv -u');
   });
 
   test('zfs-fuse says what it lacks', () => {
-    const text = describeCapabilities({
-      version: 'zfs-fuse (pool v23)',
-      implementation: 'zfs-fuse',
-      listParsable: false,
-      getTypeFilter: false,
-      resumableReceive: false,
-      bookmarks: false,
-      rawSend: false,
-      compressedSend: false,
-      largeBlocks: false,
-      embeddedData: false,
-      holds: false,
-      sendEstimate: false,
-      receiveNoMount: true,
-      destroyMany: false,
-    });
+    const text = describeCapabilities(ZFS_FUSE_CAPABILITIES);
     expect(text).toContain('has: recv -u; lacks: holds, resume (recv -s, send -t), raw sends (-w)');
   });
 });
