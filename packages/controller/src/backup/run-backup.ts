@@ -65,10 +65,11 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
   const hosts: HostReport[] = distinct(options.hosts).map((host) => ({ host }));
   const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });
   const reports: UnitReport[] = [];
+  // Named before any host is touched: a prefix too long for zfs is a config error (exit 2) with nothing done.
+  const snapshot = options.snapshot || options.noSnapshot ? undefined : createSnapshotName(config.snapshotPrefix, startedAt);
   try {
     // Open every session at once: a peer's SSH handshake and agent start overlap the sources' snapshots and listings.
     for (const host of distinct(units.flatMap((unit) => [unit.host, unit.peer]))) void sessions.get(host).catch(() => undefined);
-    const snapshot = options.snapshot || options.noSnapshot ? undefined : createSnapshotName(config.snapshotPrefix, startedAt);
     const failedHosts = options.dryRun ? new Map<string, FleetErrorShape>() : await runHostPhases(allUnits, hosts, { sessions, snapshot, logger, config, options, startedAt, clock, runs });
     const trees = await gatherTrees(
       sessions,

@@ -1,7 +1,12 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createFakeFleet, fakeFleetConfig, type FakeFleet } from '../agent/fake-fleet.fixture.ts';
+import { runAndRecord } from '../backup/run-and-record.ts';
 import { runBackup, type BackupOptions } from '../backup/run-backup.ts';
+import { readJournal, readPruneRecords } from '../state/journal.ts';
 
 const logger = pino({ level: 'silent' });
 const namesOf = (fleet: FakeFleet, host: string, dataset: string) => fleet.zfs[host]!.state.datasets.get(dataset)?.snapshots.map((s) => s.name) ?? [];
@@ -27,6 +32,39 @@ describe("a backup entry's sequence", () => {
     expect(next.units[0]!.phases!.map((phase) => phase.name)).toEqual(['lock', 'preSnapshot', 'snapshot', 'postSnapshot', 'replicate', 'export', 'pruneExports', 'pruneSnapshots', 'unlock']);
   });
 
+  it('the pruneSnapshots step is in the journal: what it destroyed on the source and on the peer, beside the unit', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
+    const config = { ...fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'], keep: { daily: 1 }, peerKeep: { daily: 2 } }] }), stateDir: await mkdtemp(path.join(os.tmpdir(), 'sequence-')) };
+    for (let n = 1; n <= 3; n += 1) expect((await runAndRecord(config, options(fleet, { now: day(n) }), 'run', logger)).recorded).toBe(true);
+    expect((await readJournal(config.stateDir)).map((record) => `${record.peer}:${record.status}`)).toEqual(['backup1:ok', 'backup1:ok', 'backup1:ok']);
+    const pruned = await readPruneRecords(config.stateDir);
+    expect(pruned.map((record) => [record.command, record.on, record.status, record.destroyed])).toEqual([
+      ['run', 'src1', 'ok', []],
+      ['run', 'backup1', 'ok', []],
+      ['run', 'src1', 'ok', ['tank/a@fleet-20300301T120000.000Z']],
+      ['run', 'backup1', 'ok', []],
+      ['run', 'src1', 'ok', ['tank/a@fleet-20300302T120000.000Z']],
+      ['run', 'backup1', 'ok', ['backup/fleet/src1/tank/a@fleet-20300301T120000.000Z']],
+    ]);
+  });
+  it('a child whose copy zfs cannot name blocks alone in replicate (the entry is not pruned), and fails a replicate-less pruneSnapshots; every run is on record', async () => {
+    const long = `tank/t/${'x'.repeat(233)}`; // 258 characters under backup/fleet/src1/
+    const fleet = createFakeFleet({ src1: ['tank/t', long], backup1: ['backup'] });
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'sequence-'));
+    const entry = { dataset: 'tank/t', recursive: true, to: ['backup1'], keep: { daily: 1 } };
+    const withReplicate = { ...fakeFleetConfig({ src1: [entry] }), stateDir };
+    const { report, recorded } = await runAndRecord(withReplicate, options(fleet, { now: day(1) }), 'backup', logger);
+    expect([recorded, report.ok]).toEqual([true, false]);
+    expect(report.units[0]!.steps.map((step) => `${step.dataset === long ? 'child' : step.dataset}:${step.code ?? 'sent'}`)).toEqual(['tank/t:sent', 'child:DATASET_NAME_INVALID']);
+    expect(steps(report, 'tank/t')).toEqual(['lock:ok', 'preSnapshot:skipped', 'snapshot:ok', 'postSnapshot:skipped', 'replicate:failed', 'unlock:ok']);
+    expect((await readJournal(stateDir)).map((record) => `${record.status}:${record.error?.code}`)).toEqual(['blocked:DATASET_NAME_INVALID']);
+
+    const pruneOnly = { ...fakeFleetConfig({ src1: [{ ...entry, sequence: ['lock', 'snapshot', 'pruneSnapshots', 'unlock'] }] }), stateDir };
+    const second = await runAndRecord(pruneOnly, options(fleet, { now: day(2) }), 'backup', logger);
+    expect([second.recorded, second.report.ok]).toEqual([true, false]);
+    expect(steps(second.report, 'tank/t')).toEqual(['lock:ok', 'snapshot:ok', 'pruneSnapshots:failed', 'unlock:ok']);
+    expect((await readPruneRecords(stateDir)).map((record) => `${record.on}:${record.status}:${record.error?.code}`)).toEqual(['src1:failed:DATASET_NAME_INVALID']);
+  });
   it('a sequence without replicate snapshots and prunes the source only', async () => {
     const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
     const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'], keep: { daily: 1 }, sequence: ['lock', 'snapshot', 'pruneSnapshots', 'unlock'] }] });

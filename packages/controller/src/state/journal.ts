@@ -37,6 +37,35 @@ export const JournalRecordSchema = z.object({
 /** One backup unit (host, dataset, peer) of one run, as the journal keeps it. */
 export type JournalRecord = z.infer<typeof JournalRecordSchema>;
 
+/**
+ * One entry's pruning on one host (its source, or a peer's copies) in one run: a backup's
+ * `pruneSnapshots` step or `fleet prune`. Status and the RPO never read it; it has no `peer` or
+ * `bytes`, so a reader of unit records only (an older version included) skips its line.
+ */
+export const PruneRecordSchema = z.object({
+  kind: z.literal('prune'),
+  runId: z.string(),
+  command: z.enum(['backup', 'run', 'prune']),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  /** The entry: its source host and dataset. */
+  host: z.string(),
+  dataset: z.string(),
+  /** Whose snapshots: the source host's, or a peer's copies. */
+  on: z.string(),
+  role: z.enum(['source', 'peer']),
+  status: z.enum(['ok', 'failed']),
+  /** `dataset@name` of every snapshot this prune destroyed. */
+  destroyed: z.array(z.string()),
+  kept: z.number(),
+  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+});
+
+export type PruneRecord = z.infer<typeof PruneRecordSchema>;
+
+/** A line of the journal: a backup unit's record or a prune's. */
+export type JournalLine = JournalRecord | PruneRecord;
+
 export const JOURNAL_FILE = 'journal.jsonl';
 
 /** Above this size the journal is compacted after a run. */
@@ -49,7 +78,7 @@ export const KEEP_PER_UNIT = 100;
  * done survives a power cut. Call it holding the state lock: appends from two processes
  * could interleave.
  */
-export async function appendToJournal(stateDir: string, records: readonly JournalRecord[]): Promise<void> {
+export async function appendToJournal(stateDir: string, records: readonly JournalLine[]): Promise<void> {
   if (records.length === 0) return;
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const file = path.join(stateDir, JOURNAL_FILE);
@@ -68,18 +97,37 @@ export async function appendToJournal(stateDir: string, records: readonly Journa
   }
 }
 
-/** Reads the journal, oldest first. Lines torn by a crash mid-append, or otherwise not records, are skipped. */
+/** Reads the backup units' records, oldest first. Lines torn by a crash mid-append, or otherwise not records, are skipped. */
 export async function readJournal(stateDir: string): Promise<JournalRecord[]> {
-  const text = await readFile(path.join(stateDir, JOURNAL_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
+  return parseJournal(await readJournalText(stateDir));
+}
+
+/** Reads the prune records, oldest first. */
+export async function readPruneRecords(stateDir: string): Promise<PruneRecord[]> {
+  return parsePruneRecords(await readJournalText(stateDir));
+}
+
+async function readJournalText(stateDir: string): Promise<string> {
+  return readFile(path.join(stateDir, JOURNAL_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '';
     throw error;
   });
-  return parseJournal(text);
 }
 
-/** Parses journal text; pure. */
+/** Parses journal text into the backup units' records; pure. */
 export function parseJournal(text: string): JournalRecord[] {
-  const records: JournalRecord[] = [];
+  return parseLines(text).flatMap((line) => (line.kind === 'unit' ? [line.record] : []));
+}
+
+/** Parses journal text into the prune records; pure. */
+export function parsePruneRecords(text: string): PruneRecord[] {
+  return parseLines(text).flatMap((line) => (line.kind === 'prune' ? [line.record] : []));
+}
+
+type ParsedLine = { kind: 'unit'; record: JournalRecord } | { kind: 'prune'; record: PruneRecord };
+
+function parseLines(text: string): ParsedLine[] {
+  const lines: ParsedLine[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     let value: unknown;
@@ -88,10 +136,15 @@ export function parseJournal(text: string): JournalRecord[] {
     } catch {
       continue; // a torn line: the run it belonged to never finished writing it
     }
+    const prune = PruneRecordSchema.safeParse(value);
+    if (prune.success) {
+      lines.push({ kind: 'prune', record: prune.data });
+      continue;
+    }
     const record = JournalRecordSchema.safeParse(value);
-    if (record.success) records.push(record.data);
+    if (record.success) lines.push({ kind: 'unit', record: record.data });
   }
-  return records;
+  return lines;
 }
 
 /** Everything the journal says about one unit (host, dataset, peer). */
@@ -155,11 +208,35 @@ export async function compactJournal(stateDir: string, options: { atBytes?: numb
     () => 0,
   );
   if (size <= (options.atBytes ?? COMPACT_AT_BYTES)) return false;
-  const records = await readJournal(stateDir);
-  const kept = selectRecordsToKeep(records, options.keepPerUnit ?? KEEP_PER_UNIT);
+  const lines = parseLines(await readJournalText(stateDir));
+  const keepPerUnit = options.keepPerUnit ?? KEEP_PER_UNIT;
+  const units = new Set<JournalLine>(
+    selectRecordsToKeep(
+      lines.flatMap((line) => (line.kind === 'unit' ? [line.record] : [])),
+      keepPerUnit,
+    ),
+  );
+  const prunes = new Set<JournalLine>(
+    selectPruneRecordsToKeep(
+      lines.flatMap((line) => (line.kind === 'prune' ? [line.record] : [])),
+      keepPerUnit,
+    ),
+  );
+  const kept = lines.map((line) => line.record).filter((record) => units.has(record) || prunes.has(record));
   await writeFileAtomically(file, kept.map((record) => `${JSON.stringify(record)}\n`).join(''), 0o600);
   await syncDirectory(stateDir);
   return true;
+}
+
+/** Pure: the newest `keepPerHost` prune records of each entry on each host, in their original order. */
+export function selectPruneRecordsToKeep(records: readonly PruneRecord[], keepPerHost: number): PruneRecord[] {
+  const byKey = new Map<string, PruneRecord[]>();
+  for (const record of records) {
+    const key = `${record.host}\u0000${record.dataset}\u0000${record.on}`;
+    byKey.set(key, [...(byKey.get(key) ?? []), record]);
+  }
+  const keep = new Set([...byKey.values()].flatMap((list) => list.slice(-keepPerHost)));
+  return records.filter((record) => keep.has(record));
 }
 
 /** Pure: which records compaction keeps, in their original order. */
