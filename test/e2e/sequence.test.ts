@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { expect, test } from 'vitest';
-import { cleanUpPeer, createDatasets, FLEET_BIN, lab, runFleet, snapshotGuids, uniqueName, writeFleetConfig } from './support/fleet.ts';
+import { cleanUpPeer, createDatasets, FLEET_BIN, journalOf, lab, runFleet, snapshotGuids, uniqueName, writeFleetConfig } from './support/fleet.ts';
 
 type Step = { step: string; status: string; detail?: string; error?: { code: string; message: string }; hooks?: Array<{ exitCode: number | null; timedOut: boolean; stderrTail: string }> };
 const stepsOf = (run: { json: { sequences: Array<{ dataset: string; steps: Step[] }> } }, dataset: string) => run.json.sequences.find((s) => s.dataset === dataset)!.steps;
@@ -18,6 +18,21 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Pids of live processes whose environment holds `FLEET_DATASET=<dataset>`: a hook and everything it started. */
+function processesOfHook(dataset: string): number[] {
+  const wanted = `FLEET_DATASET=${dataset}`;
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(wanted) && isAlive(Number(pid));
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
 }
 
 /** Reads a file of a backup copy (received unmounted: mount it first). */
@@ -79,6 +94,8 @@ test('a hook that sleeps past its timeout is killed with its children, and repor
   const child = Number(await readFile(path.join(marks, 'child.pid'), 'utf8'));
   expect(child).toBeGreaterThan(0);
   expect(isAlive(child)).toBe(false);
+  // Nothing the hook started is left: not its shell, not the background sleep.
+  expect(processesOfHook(dataset)).toEqual([]);
   expect((await snapshotGuids('src1', dataset)).size).toBe(0);
 });
 
@@ -112,6 +129,9 @@ test('two controllers with their own state: one runs, the other is LOCKED naming
   const prune = await runFleet(second, ['prune', 'src1', '--json']);
   expect(prune.exitCode).toBe(1);
   expect(prune.json.units[0]).toMatchObject({ status: 'failed', error: { code: 'LOCKED' } });
+  // The refused prune is on record in the second controller's journal.
+  const refusals = await journalOf(second);
+  expect(refusals.filter((record) => record.kind === 'prune')).toMatchObject([{ command: 'prune', on: 'src1', status: 'failed', destroyed: [], error: { code: 'LOCKED' } }]);
 
   // The first controller dies mid-run (inside its hook); the next run still gets the entry done.
   running.kill('SIGKILL');
@@ -135,7 +155,19 @@ test('a sequence without replicate snapshots and prunes only; an invalid sequenc
     expect(run.json.units).toEqual([]);
     expect(stepsOf(run, dataset).map((s) => `${s.step}:${s.status}`)).toEqual(['lock:ok', 'snapshot:ok', 'pruneSnapshots:ok', 'unlock:ok']);
     last = run.json.hosts.find((h: { host: string }) => h.host === 'src1').snapshot;
+    expect(run.json.prune).toMatchObject([
+      { on: 'src1', status: 'ok' },
+      { on: 'backup1', status: 'ok' },
+    ]);
   }
+  // No unit records (nothing was sent), but each run's prune is on record, with what it destroyed.
+  const journal = await journalOf(config);
+  expect(journal.filter((record) => record.kind !== 'prune')).toEqual([]);
+  expect(journal.filter((record) => record.on === 'src1').map((record) => [record.command, record.status, record.destroyed.length])).toEqual([
+    ['backup', 'ok', 0],
+    ['backup', 'ok', 1],
+    ['backup', 'ok', 1],
+  ]);
   expect(last).toMatch(/^fleet-20300403T12/);
   expect([...(await snapshotGuids('src1', dataset)).keys()]).toEqual([last]);
   expect(
