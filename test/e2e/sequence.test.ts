@@ -146,29 +146,43 @@ test('two controllers with their own state: one runs, the other is LOCKED naming
 test('a sequence without replicate snapshots and prunes only; an invalid sequence is a config error (exit 2, nothing touched)', async () => {
   const dataset = `tank/${uniqueName('Seq')}`;
   await createDatasets('src1', [dataset]);
-  const entry = { dataset, to: ['backup1'], sequence: ['lock', 'snapshot', 'pruneSnapshots', 'unlock'], keep: { daily: 1 } };
+  const entry = { dataset, to: ['backup1'], schedule: '0 12 * * *', sequence: ['lock', 'snapshot', 'pruneSnapshots', 'unlock'], keep: { daily: 1 } };
   const config = await writeFleetConfig({ src1: [entry as never] });
   let last = '';
+  const taken: string[] = [];
   for (const now of ['2030-04-01T12:00:00Z', '2030-04-02T12:00:00Z', '2030-04-03T12:00:00Z']) {
     const run = await runFleet(config, ['backup', 'src1', '--json'], { FLEET_NOW: now });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.json.units).toEqual([]);
     expect(stepsOf(run, dataset).map((s) => `${s.step}:${s.status}`)).toEqual(['lock:ok', 'snapshot:ok', 'pruneSnapshots:ok', 'unlock:ok']);
     last = run.json.hosts.find((h: { host: string }) => h.host === 'src1').snapshot;
+    taken.push(last);
     expect(run.json.prune).toMatchObject([
       { on: 'src1', status: 'ok' },
       { on: 'backup1', status: 'ok' },
     ]);
   }
-  // No unit records (nothing was sent), but each run's prune is on record, with what it destroyed.
+  // No unit records (nothing was sent), but each run is on record: its steps and snapshot, and its prune with what it destroyed.
   const journal = await journalOf(config);
-  expect(journal.filter((record) => record.kind !== 'prune')).toEqual([]);
+  expect(journal.filter((record) => record.kind === undefined)).toEqual([]);
+  expect(journal.filter((record) => record.kind === 'sequence').map((record) => [record.status, record.snapshot, record.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`).join(' ')])).toEqual(
+    taken.map((name) => ['ok', name, 'lock:ok snapshot:ok pruneSnapshots:ok unlock:ok']),
+  );
   expect(journal.filter((record) => record.on === 'src1').map((record) => [record.command, record.status, record.destroyed.length])).toEqual([
     ['backup', 'ok', 0],
     ['backup', 'ok', 1],
     ['backup', 'ok', 1],
   ]);
   expect(last).toMatch(/^fleet-20300403T12/);
+  expect([...(await snapshotGuids('src1', dataset)).keys()]).toEqual([last]);
+  // The scheduler reads that record: not due again the same day, due the next.
+  const sameDay = await runFleet(config, ['run', '--due', '--json'], { FLEET_NOW: '2030-04-03T12:30:00Z' });
+  expect(sameDay.json).toEqual({ command: 'run', ok: true, units: [] });
+  expect([...(await snapshotGuids('src1', dataset)).keys()]).toEqual([last]);
+  const nextDay = await runFleet(config, ['run', '--due', '--json'], { FLEET_NOW: '2030-04-04T12:00:30Z' });
+  expect(nextDay.exitCode, nextDay.stderr).toBe(0);
+  last = nextDay.json.hosts.find((h: { host: string }) => h.host === 'src1').snapshot;
+  expect(last).toMatch(/^fleet-20300404T12/);
   expect([...(await snapshotGuids('src1', dataset)).keys()]).toEqual([last]);
   expect(
     await lab()
@@ -177,7 +191,7 @@ test('a sequence without replicate snapshots and prunes only; an invalid sequenc
   ).toBe('none');
 
   const invalid = await writeFleetConfig({ src1: [{ ...entry, sequence: ['lock', 'pruneSnapshots', 'snapshot', 'unlock'] } as never] });
-  const refused = await runFleet(invalid, ['backup', 'src1', '--json'], { FLEET_NOW: '2030-04-04T12:00:00Z' });
+  const refused = await runFleet(invalid, ['backup', 'src1', '--json'], { FLEET_NOW: '2030-04-05T12:00:00Z' });
   expect(refused.exitCode).toBe(2);
   expect(refused.json.error).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('hosts.src1.backups.0.sequence.2: "snapshot" cannot come after "pruneSnapshots"') });
   expect([...(await snapshotGuids('src1', dataset)).keys()]).toEqual([last]);

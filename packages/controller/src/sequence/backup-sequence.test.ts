@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { createFakeFleet, fakeFleetConfig, type FakeFleet } from '../agent/fake-fleet.fixture.ts';
 import { runAndRecord } from '../backup/run-and-record.ts';
 import { runBackup, type BackupOptions } from '../backup/run-backup.ts';
-import { readJournal, readPruneRecords } from '../state/journal.ts';
+import { readJournal, readJournalContents } from '../state/journal.ts';
+import { computeStatus } from '../status/compute-status.ts';
 
 const logger = pino({ level: 'silent' });
 const namesOf = (fleet: FakeFleet, host: string, dataset: string) => fleet.zfs[host]!.state.datasets.get(dataset)?.snapshots.map((s) => s.name) ?? [];
@@ -37,7 +38,7 @@ describe("a backup entry's sequence", () => {
     const config = { ...fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'], keep: { daily: 1 }, peerKeep: { daily: 2 } }] }), stateDir: await mkdtemp(path.join(os.tmpdir(), 'sequence-')) };
     for (let n = 1; n <= 3; n += 1) expect((await runAndRecord(config, options(fleet, { now: day(n) }), 'run', logger)).recorded).toBe(true);
     expect((await readJournal(config.stateDir)).map((record) => `${record.peer}:${record.status}`)).toEqual(['backup1:ok', 'backup1:ok', 'backup1:ok']);
-    const pruned = await readPruneRecords(config.stateDir);
+    const pruned = (await readJournalContents(config.stateDir)).prunes;
     expect(pruned.map((record) => [record.command, record.on, record.status, record.destroyed])).toEqual([
       ['run', 'src1', 'ok', []],
       ['run', 'backup1', 'ok', []],
@@ -63,7 +64,32 @@ describe("a backup entry's sequence", () => {
     const second = await runAndRecord(pruneOnly, options(fleet, { now: day(2) }), 'backup', logger);
     expect([second.recorded, second.report.ok]).toEqual([true, false]);
     expect(steps(second.report, 'tank/t')).toEqual(['lock:ok', 'snapshot:ok', 'pruneSnapshots:failed', 'unlock:ok']);
-    expect((await readPruneRecords(stateDir)).map((record) => `${record.on}:${record.status}:${record.error?.code}`)).toEqual(['src1:failed:DATASET_NAME_INVALID']);
+    expect((await readJournalContents(stateDir)).prunes.map((record) => `${record.on}:${record.status}:${record.error?.code}`)).toEqual(['src1:failed:DATASET_NAME_INVALID']);
+  });
+  it('a scheduled sequence without replicate is on record step by step, and not due again until its schedule comes', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'sequence-'));
+    const config = { ...fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'], schedule: '0 12 * * *', sequence: ['lock', 'snapshot', 'unlock'] }] }), stateDir };
+    expect((await runAndRecord(config, options(fleet, { now: day(1) }), 'run', logger)).recorded).toBe(true);
+    const { units, sequences } = await readJournalContents(stateDir);
+    expect(units).toEqual([]);
+    expect(sequences).toMatchObject([
+      {
+        kind: 'sequence',
+        command: 'run',
+        host: 'src1',
+        dataset: 'tank/a',
+        status: 'ok',
+        snapshot: 'fleet-20300301T120000.000Z',
+        steps: [
+          { name: 'lock', status: 'ok' },
+          { name: 'snapshot', status: 'ok' },
+          { name: 'unlock', status: 'ok' },
+        ],
+      },
+    ]);
+    const dueAt = (iso: string) => computeStatus(config, units, new Date(iso), sequences)[0]!.due;
+    expect([dueAt('2030-03-01T13:00:00Z'), dueAt('2030-03-02T12:00:30Z')]).toEqual([false, true]);
   });
   it('a sequence without replicate snapshots and prunes the source only', async () => {
     const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });

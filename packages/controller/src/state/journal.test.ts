@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { appendToJournal, compactJournal, JOURNAL_FILE, readJournal, readPruneRecords, selectRecordsToKeep, summarizeJournal, unitKey, type JournalRecord, type PruneRecord } from './journal.ts';
+import { appendToJournal, compactJournal, JOURNAL_FILE, readJournal, readJournalContents, selectRecordsToKeep, summarizeJournal, unitKey, type JournalRecord, type PruneRecord, type SequenceRecord } from './journal.ts';
 
 const record = (overrides: Partial<JournalRecord> = {}): JournalRecord => ({
   runId: 'r1',
@@ -31,6 +31,18 @@ const prune = (overrides: Partial<PruneRecord> = {}): PruneRecord => ({
   status: 'ok',
   destroyed: ['backup/fleet/src1/tank/a@fleet-20261101T000000.000Z'],
   kept: 3,
+  ...overrides,
+});
+const sequence = (overrides: Partial<SequenceRecord> = {}): SequenceRecord => ({
+  kind: 'sequence',
+  runId: 's1',
+  command: 'run',
+  startedAt: '2026-11-23T08:00:00.000Z',
+  finishedAt: '2026-11-23T08:00:01.000Z',
+  host: 'src1',
+  dataset: 'tank/s',
+  status: 'ok',
+  steps: [{ name: 'snapshot', status: 'ok' }],
   ...overrides,
 });
 const stateDir = () => mkdtemp(path.join(os.tmpdir(), 'journal-'));
@@ -79,11 +91,11 @@ describe('journal', () => {
     expect((await readJournal(dir)).map((r) => r.runId)).toEqual(['r1']);
   });
 
-  it('keeps prune records apart from unit records: neither is read as the other', async () => {
+  it('keeps unit, prune and sequence records apart: none is read as another', async () => {
     const dir = await stateDir();
-    await appendToJournal(dir, [record(), prune(), record({ runId: 'r2' })]);
+    await appendToJournal(dir, [record(), prune(), sequence(), record({ runId: 'r2' })]);
     expect((await readJournal(dir)).map((r) => r.runId)).toEqual(['r1', 'r2']);
-    expect(await readPruneRecords(dir)).toEqual([prune()]);
+    expect(await readJournalContents(dir)).toEqual({ units: [record(), record({ runId: 'r2' })], prunes: [prune()], sequences: [sequence()] });
   });
 
   it('is empty before the first run', async () => {
@@ -139,11 +151,13 @@ describe('compactJournal', () => {
     expect(is).toEqual(was);
   });
 
-  it('keeps the newest prune records of each entry on each host, in place among the unit records', async () => {
+  it('keeps the newest prune records of each entry on each host and its newest sequence records, in place among the unit records', async () => {
     const dir = await stateDir();
-    await appendToJournal(dir, [prune({ runId: 'p1' }), ...history, prune({ runId: 'p2' }), prune({ runId: 'p3', on: 'src1', role: 'source' }), prune({ runId: 'p4' })]);
+    await appendToJournal(dir, [prune({ runId: 'p1' }), sequence({ runId: 's1' }), ...history, prune({ runId: 'p2' }), prune({ runId: 'p3', on: 'src1', role: 'source' }), sequence({ runId: 's2' }), prune({ runId: 'p4' })]);
     expect(await compactJournal(dir, { atBytes: 100, keepPerUnit: 1 })).toBe(true);
-    expect((await readPruneRecords(dir)).map((r) => r.runId)).toEqual(['p3', 'p4']);
+    const after = await readJournalContents(dir);
+    expect(after.prunes.map((r) => r.runId)).toEqual(['p3', 'p4']);
+    expect(after.sequences.map((r) => r.runId)).toEqual(['s2']);
     expect((await readJournal(dir)).map((r) => r.runId)).toEqual(['a', 'd', 'e']);
   });
 });

@@ -16,22 +16,23 @@ import { snapshotNameTime } from '../backup/snapshot-name.ts';
  * - Operators can read it with `tail` and `jq`.
  */
 
+const RecordErrorSchema = z.object({ code: z.string(), message: z.string(), hint: z.string().optional() });
+const StepOutcomeSchema = z.object({ name: z.string(), status: z.enum(['ok', 'failed', 'skipped']) });
+/** What every record says of its run and its entry (`host`, `dataset`). */
+const RUN_FIELDS = { runId: z.string(), startedAt: z.string(), finishedAt: z.string(), host: z.string(), dataset: z.string() };
+
 export const JournalRecordSchema = z.object({
-  runId: z.string(),
+  ...RUN_FIELDS,
   command: z.enum(['backup', 'run']),
-  startedAt: z.string(),
-  finishedAt: z.string(),
-  host: z.string(),
-  dataset: z.string(),
   peer: z.string(),
   status: z.enum(['ok', 'up-to-date', 'blocked', 'failed']),
   bytes: z.number(),
   durationMs: z.number(),
   /** The newest snapshot the peer holds after this run, when it succeeded. */
   snapshot: z.string().optional(),
-  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+  error: RecordErrorSchema.optional(),
   /** The unit's phases (`replicate`, ...) and how each went; absent in records of older versions. */
-  phases: z.array(z.object({ name: z.string(), status: z.enum(['ok', 'failed', 'skipped']) })).optional(),
+  phases: z.array(StepOutcomeSchema).optional(),
 });
 
 /** One backup unit (host, dataset, peer) of one run, as the journal keeps it. */
@@ -44,13 +45,8 @@ export type JournalRecord = z.infer<typeof JournalRecordSchema>;
  */
 export const PruneRecordSchema = z.object({
   kind: z.literal('prune'),
-  runId: z.string(),
+  ...RUN_FIELDS,
   command: z.enum(['backup', 'run', 'prune']),
-  startedAt: z.string(),
-  finishedAt: z.string(),
-  /** The entry: its source host and dataset. */
-  host: z.string(),
-  dataset: z.string(),
   /** Whose snapshots: the source host's, or a peer's copies. */
   on: z.string(),
   role: z.enum(['source', 'peer']),
@@ -58,13 +54,38 @@ export const PruneRecordSchema = z.object({
   /** `dataset@name` of every snapshot this prune destroyed. */
   destroyed: z.array(z.string()),
   kept: z.number(),
-  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+  error: RecordErrorSchema.optional(),
 });
 
 export type PruneRecord = z.infer<typeof PruneRecordSchema>;
 
-/** A line of the journal: a backup unit's record or a prune's. */
-export type JournalLine = JournalRecord | PruneRecord;
+/**
+ * The run of an entry that no unit record shows: one whose sequence has no `replicate` step
+ * (it snapshots, runs hooks, prunes). Its steps, the snapshot it took, and the first failure.
+ * `fleet run --due` counts it as the entry's last attempt.
+ */
+export const SequenceRecordSchema = z.object({
+  kind: z.literal('sequence'),
+  ...RUN_FIELDS,
+  command: z.enum(['backup', 'run']),
+  status: z.enum(['ok', 'failed']),
+  /** The snapshot this run took of the entry, when its snapshot step succeeded. */
+  snapshot: z.string().optional(),
+  steps: z.array(StepOutcomeSchema),
+  error: RecordErrorSchema.optional(),
+});
+
+export type SequenceRecord = z.infer<typeof SequenceRecordSchema>;
+
+/** A line of the journal: a backup unit's record, a prune's, or a sequence's. */
+export type JournalLine = JournalRecord | PruneRecord | SequenceRecord;
+
+/** The journal's lines by kind, each oldest first. */
+export interface JournalContents {
+  units: JournalRecord[];
+  prunes: PruneRecord[];
+  sequences: SequenceRecord[];
+}
 
 export const JOURNAL_FILE = 'journal.jsonl';
 
@@ -99,12 +120,12 @@ export async function appendToJournal(stateDir: string, records: readonly Journa
 
 /** Reads the backup units' records, oldest first. Lines torn by a crash mid-append, or otherwise not records, are skipped. */
 export async function readJournal(stateDir: string): Promise<JournalRecord[]> {
-  return parseJournal(await readJournalText(stateDir));
+  return (await readJournalContents(stateDir)).units;
 }
 
-/** Reads the prune records, oldest first. */
-export async function readPruneRecords(stateDir: string): Promise<PruneRecord[]> {
-  return parsePruneRecords(await readJournalText(stateDir));
+/** Reads every line of the journal, by kind. */
+export async function readJournalContents(stateDir: string): Promise<JournalContents> {
+  return parseJournalContents(await readJournalText(stateDir));
 }
 
 async function readJournalText(stateDir: string): Promise<string> {
@@ -116,15 +137,25 @@ async function readJournalText(stateDir: string): Promise<string> {
 
 /** Parses journal text into the backup units' records; pure. */
 export function parseJournal(text: string): JournalRecord[] {
-  return parseLines(text).flatMap((line) => (line.kind === 'unit' ? [line.record] : []));
+  return parseJournalContents(text).units;
 }
 
-/** Parses journal text into the prune records; pure. */
-export function parsePruneRecords(text: string): PruneRecord[] {
-  return parseLines(text).flatMap((line) => (line.kind === 'prune' ? [line.record] : []));
+/** Parses journal text into its lines by kind; pure. */
+export function parseJournalContents(text: string): JournalContents {
+  return byKind(parseLines(text));
 }
 
-type ParsedLine = { kind: 'unit'; record: JournalRecord } | { kind: 'prune'; record: PruneRecord };
+function byKind(lines: readonly ParsedLine[]): JournalContents {
+  const contents: JournalContents = { units: [], prunes: [], sequences: [] };
+  for (const line of lines) {
+    if (line.kind === 'unit') contents.units.push(line.record);
+    else if (line.kind === 'prune') contents.prunes.push(line.record);
+    else contents.sequences.push(line.record);
+  }
+  return contents;
+}
+
+type ParsedLine = { kind: 'unit'; record: JournalRecord } | { kind: 'prune'; record: PruneRecord } | { kind: 'sequence'; record: SequenceRecord };
 
 function parseLines(text: string): ParsedLine[] {
   const lines: ParsedLine[] = [];
@@ -137,12 +168,11 @@ function parseLines(text: string): ParsedLine[] {
       continue; // a torn line: the run it belonged to never finished writing it
     }
     const prune = PruneRecordSchema.safeParse(value);
-    if (prune.success) {
-      lines.push({ kind: 'prune', record: prune.data });
-      continue;
-    }
-    const record = JournalRecordSchema.safeParse(value);
-    if (record.success) lines.push({ kind: 'unit', record: record.data });
+    const sequence = SequenceRecordSchema.safeParse(value);
+    const unit = JournalRecordSchema.safeParse(value);
+    if (prune.success) lines.push({ kind: 'prune', record: prune.data });
+    else if (sequence.success) lines.push({ kind: 'sequence', record: sequence.data });
+    else if (unit.success) lines.push({ kind: 'unit', record: unit.data });
   }
   return lines;
 }
@@ -196,8 +226,8 @@ export function unitKey(unit: { host: string; dataset: string; peer: string }): 
 
 /**
  * Keeps the journal bounded: above `atBytes`, rewrites it with each unit's newest `keepPerUnit`
- * records plus the records its status depends on (last success, last failure, newest copy).
- * The new file is fsynced, renamed over the old one and the directory fsynced: a crash leaves
+ * records plus the records its status depends on (last success, last failure, newest copy),
+ * and each entry's newest `keepPerUnit` prune records per host and sequence records. The new file is fsynced, renamed over the old one and the directory fsynced: a crash leaves
  * either the old journal or the new one. Failure counts restart from what is kept (a counter
  * reset, which Prometheus' rate() and increase() expect). Call it holding the state lock.
  */
@@ -210,33 +240,23 @@ export async function compactJournal(stateDir: string, options: { atBytes?: numb
   if (size <= (options.atBytes ?? COMPACT_AT_BYTES)) return false;
   const lines = parseLines(await readJournalText(stateDir));
   const keepPerUnit = options.keepPerUnit ?? KEEP_PER_UNIT;
-  const units = new Set<JournalLine>(
-    selectRecordsToKeep(
-      lines.flatMap((line) => (line.kind === 'unit' ? [line.record] : [])),
-      keepPerUnit,
-    ),
-  );
-  const prunes = new Set<JournalLine>(
-    selectPruneRecordsToKeep(
-      lines.flatMap((line) => (line.kind === 'prune' ? [line.record] : [])),
-      keepPerUnit,
-    ),
-  );
-  const kept = lines.map((line) => line.record).filter((record) => units.has(record) || prunes.has(record));
+  const { units, prunes, sequences } = byKind(lines);
+  const keep = new Set<JournalLine>([...selectRecordsToKeep(units, keepPerUnit), ...selectNewest(prunes, keepPerUnit, (record) => [record.host, record.dataset, record.on]), ...selectNewest(sequences, keepPerUnit, (record) => [record.host, record.dataset])]);
+  const kept = lines.map((line) => line.record).filter((record) => keep.has(record));
   await writeFileAtomically(file, kept.map((record) => `${JSON.stringify(record)}\n`).join(''), 0o600);
   await syncDirectory(stateDir);
   return true;
 }
 
-/** Pure: the newest `keepPerHost` prune records of each entry on each host, in their original order. */
-export function selectPruneRecordsToKeep(records: readonly PruneRecord[], keepPerHost: number): PruneRecord[] {
-  const byKey = new Map<string, PruneRecord[]>();
+/** Pure: the newest `keep` records of each key (an entry on a host, an entry), in their original order. */
+export function selectNewest<T>(records: readonly T[], keep: number, keyOf: (record: T) => string[]): T[] {
+  const byKey = new Map<string, T[]>();
   for (const record of records) {
-    const key = `${record.host}\u0000${record.dataset}\u0000${record.on}`;
+    const key = keyOf(record).join('\u0000');
     byKey.set(key, [...(byKey.get(key) ?? []), record]);
   }
-  const keep = new Set([...byKey.values()].flatMap((list) => list.slice(-keepPerHost)));
-  return records.filter((record) => keep.has(record));
+  const kept = new Set([...byKey.values()].flatMap((list) => list.slice(-keep)));
+  return records.filter((record) => kept.has(record));
 }
 
 /** Pure: which records compaction keeps, in their original order. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FleetConfigSchema, isFleetErrorCode } from '@zfs-fleet/protocol';
 import type { RunReport } from '../backup/run-report.ts';
 import type { PruneUnitReport } from '../prune/prune-report.ts';
-import { readJournal, readPruneRecords } from './journal.ts';
+import { readJournal, readJournalContents } from './journal.ts';
 import { journalRecordsOf, pruneRecordsOf, recordPrune, recordRun } from './record-run.ts';
 
 const report: RunReport = {
@@ -129,7 +129,7 @@ describe('recording prunes', () => {
     const stateDir = await mkdtemp(path.join(os.tmpdir(), 'record-'));
     await recordRun(config, stateDir, { ...report, prune: pruned }, 'run');
     expect(await readJournal(stateDir)).toHaveLength(4);
-    expect((await readPruneRecords(stateDir)).map((r) => [r.command, r.on, r.status, r.destroyed])).toEqual([
+    expect((await readJournalContents(stateDir)).prunes.map((r) => [r.command, r.on, r.status, r.destroyed])).toEqual([
       ['run', 'src1', 'ok', ['tank/a@fleet-1']],
       ['run', 'backup1', 'failed', []],
     ]);
@@ -138,7 +138,7 @@ describe('recording prunes', () => {
   it('fleet prune is journaled, each record with the run that did it', async () => {
     const stateDir = await mkdtemp(path.join(os.tmpdir(), 'record-'));
     await recordPrune(config, stateDir, { command: 'prune', dryRun: false, startedAt: '2026-11-23T07:00:00.000Z', durationMs: 2000, ok: false, units: pruned, hosts: [] });
-    const records = await readPruneRecords(stateDir);
+    const records = (await readJournalContents(stateDir)).prunes;
     expect(records.map((r) => [r.runId, r.command, r.finishedAt, r.on, r.status])).toEqual([
       ['2026-11-23T07:00:00.000Z', 'prune', '2026-11-23T07:00:02.000Z', 'src1', 'ok'],
       ['2026-11-23T07:00:00.000Z', 'prune', '2026-11-23T07:00:02.000Z', 'backup1', 'failed'],
