@@ -11,6 +11,7 @@ import { FINISH_PHASES, HOST_PHASES, transferContext, UNIT_PHASES, type HostRun 
 import { sendableSteps, transfersOf, type ExecutePlanInput, type SendableStep } from './execute-plan.ts';
 import { HostSequence } from '../sequence/host-sequence.ts';
 import { unitPhases } from '../sequence/sequence-phases.ts';
+import { unreachedSequences } from '../sequence/unreached-sequences.ts';
 import type { SequenceStepReport } from '../sequence/sequence-report.ts';
 import { createTransferSlots, type TransferSlots } from './create-limiter.ts';
 import { reportStep } from './report-step.ts';
@@ -99,7 +100,10 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
     for (const run of runs.values()) await run.sequence.unlock();
     await sessions.closeAll();
   }
-  const sequences = [...runs.values()].flatMap((run) => run.sequence.reports());
+  const ran = [...runs.values()].flatMap((run) => run.sequence.reports());
+  const hostErrors = new Map(hosts.flatMap((host) => (host.error ? [[host.host, host.error] as const] : [])));
+  // An entry that sends nothing on a host the run could not reach: on record with the host's error.
+  const sequences = [...ran, ...(options.dryRun ? [] : unreachedSequences(config, allUnits, hostErrors, ran))];
   for (const report of reports) {
     const sequence = sequences.find((candidate) => candidate.host === report.host && candidate.dataset === report.dataset);
     if (sequence) report.phases = unitPhases(report, sequence);

@@ -8,6 +8,7 @@ import { runAndRecord } from '../backup/run-and-record.ts';
 import { runBackup, type BackupOptions } from '../backup/run-backup.ts';
 import { readJournal, readJournalContents } from '../state/journal.ts';
 import { computeStatus } from '../status/compute-status.ts';
+import { FleetError } from '@zfs-fleet/protocol';
 
 const logger = pino({ level: 'silent' });
 const namesOf = (fleet: FakeFleet, host: string, dataset: string) => fleet.zfs[host]!.state.datasets.get(dataset)?.snapshots.map((s) => s.name) ?? [];
@@ -90,6 +91,19 @@ describe("a backup entry's sequence", () => {
     ]);
     const dueAt = (iso: string) => computeStatus(config, units, new Date(iso), sequences)[0]!.due;
     expect([dueAt('2030-03-01T13:00:00Z'), dueAt('2030-03-02T12:00:30Z')]).toEqual([false, true]);
+  });
+  it('an entry that sends nothing, on a source that cannot be reached, is on record with the failure (and so not retried at every tick)', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'sequence-'));
+    const config = { ...fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'], schedule: '0 12 * * *', sequence: ['lock', 'snapshot', 'unlock'] }] }), stateDir };
+    const unreachable = FleetError.fromShape({ code: 'SSH_CONNECT_FAILED', message: 'no route to src1.test' });
+    const connect = (host: string) => (host === 'src1' ? Promise.reject(unreachable) : fleet.connect(host));
+    const { report, recorded } = await runAndRecord(config, options(fleet, { connect }), 'run', logger);
+    expect([recorded, report.ok]).toEqual([true, false]);
+    expect(report.sequences).toMatchObject([{ host: 'src1', dataset: 'tank/a', ok: false, steps: [{ step: 'lock', status: 'failed', error: { code: 'SSH_CONNECT_FAILED' } }] }]);
+    const { sequences } = await readJournalContents(stateDir);
+    expect(sequences).toMatchObject([{ kind: 'sequence', status: 'failed', steps: [{ name: 'lock', status: 'failed' }], error: { code: 'SSH_CONNECT_FAILED' } }]);
+    expect(computeStatus(config, [], new Date('2030-03-01T12:30:00Z'), sequences)[0]!.due).toBe(false);
   });
   it('a sequence without replicate snapshots and prunes the source only', async () => {
     const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
