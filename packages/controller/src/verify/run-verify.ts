@@ -2,7 +2,6 @@ import type pino from 'pino';
 import type { FleetConfig } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import { SessionPool } from '../agent/session-pool.ts';
-import { collectZfsCalls } from '../run/collect-zfs-calls.ts';
 import { gatherTrees, type Listed } from '../run/gather-trees.ts';
 import { destinationOf, distinct, listUnits, type Unit } from '../run/list-units.ts';
 import { verifyEntry, type VerifyRow } from './verify-entry.ts';
@@ -36,7 +35,7 @@ export async function runVerify(config: FleetConfig, options: { hosts: string[];
       const entry = unit.entry;
       return verifyEntry({ host: unit.host, peer: unit.peer, source: source.tree, destination: copy.tree, entry, destinationOf: (dataset) => destinationOf(unit.receiveRoot, unit.host, dataset), snapshotPrefix: config.snapshotPrefix, now });
     });
-    const calls = await collectZfsCalls(sessions, distinct(rows.flatMap((row) => [row.host, row.peer])));
+    const calls = await sessions.zfsCalls(distinct(rows.flatMap((row) => [row.host, row.peer])));
     zfsCalls = Object.fromEntries([...calls].map(([host, counted]) => [host, counted.total]));
   } finally {
     await sessions.closeAll();
