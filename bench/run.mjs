@@ -4,7 +4,7 @@
 //
 //   npm run bench                      # everything (about 15 minutes)
 //   npm run bench -- --quick           # smoke mode: small data, few rounds
-//   npm run bench -- --scenarios 1,3   # some scenarios (5 needs 1 and 2; 6, the agent's runtimes, needs no lab)
+//   npm run bench -- --scenarios 1,3   # some scenarios (5 needs 1 and 2; 6 and 7 need no lab)
 //   npm run bench -- --keep-lab        # leave the lab up afterwards; --reuse-lab starts from it
 //   npm run bench -- --build           # rebuild the controller and agent first
 //
@@ -16,13 +16,15 @@ import { parseArgs } from 'node:util';
 import { run } from './lib/exec.mjs';
 import { LAB_DIR, REPO, labDown, labFleetSettings, labUp, log, snapshotTools } from './lib/lab.mjs';
 import { scenarioAgentRuntimes } from './lib/agent-runtimes.mjs';
+import { simulatedFleetSvg } from './lib/plot-svg.mjs';
+import { scenarioSimulatedFleet, summariseSimulatedFleet } from './lib/simulated-fleet.mjs';
 import { scenarioFanOut, scenarioFull, scenarioIncremental, scenarioNothingNew } from './lib/scenarios.mjs';
 import { checkTargets, renderMarkdown, summariseFanOut, summariseFootprint, summariseNothingNew, summariseTransfer } from './lib/report.mjs';
 
 /** Full and smoke-mode sizes; the full ones are the issue's. */
 const PROFILES = {
-  full: { rounds: 4, fullMib: 300, incMib: 20, manyDatasets: 200, fewDatasets: 10, manyRounds: 3, fanMib: 50, fanCounts: [1, 2, 4, 8], fanRounds: 3 },
-  quick: { rounds: 2, fullMib: 30, incMib: 5, manyDatasets: 20, fewDatasets: 5, manyRounds: 2, fanMib: 5, fanCounts: [1, 2, 4, 8], fanRounds: 1 },
+  full: { rounds: 4, fullMib: 300, incMib: 20, manyDatasets: 200, fewDatasets: 10, manyRounds: 3, fanMib: 50, fanCounts: [1, 2, 4, 8], fanRounds: 3, simSizes: [10, 100, 1000], simRounds: 3 },
+  quick: { rounds: 2, fullMib: 30, incMib: 5, manyDatasets: 20, fewDatasets: 5, manyRounds: 2, fanMib: 5, fanCounts: [1, 2, 4, 8], fanRounds: 1, simSizes: [10, 100], simRounds: 1 },
 };
 /** Debian packages the lab and the bench need (sanoid provides syncoid; lzop is its default compressor). */
 const PACKAGES = { 'zfs-fuse': 'zfs-fuse', sshd: 'openssh-server', ssh: 'openssh-client', ip: 'iproute2', syncoid: 'sanoid', lzop: 'lzop', mbuffer: 'mbuffer', pv: 'pv' };
@@ -31,7 +33,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
-      scenarios: { type: 'string', default: '1,2,3,4,5,6' },
+      scenarios: { type: 'string', default: '1,2,3,4,5,6,7' },
       'keep-lab': { type: 'boolean', default: false },
       'reuse-lab': { type: 'boolean', default: false },
       build: { type: 'boolean', default: false },
@@ -59,6 +61,10 @@ async function main() {
     if (wanted.has(6)) {
       log('scenario 6: the agent as a script and as a single executable');
       results.agentRuntimes = await scenarioAgentRuntimes({ repo: REPO, rounds: options.quick ? 3 : 15 });
+    }
+    if (wanted.has(7)) {
+      log(`scenario 7: the simulated fleet, ${options.simSizes.join(', ')} hosts`);
+      results.simulatedFleet = await scenarioSimulatedFleet({ repo: REPO, sizes: options.simSizes, rounds: options.simRounds, log });
     }
     if (wanted.has(1)) {
       log('scenario 1: full');
@@ -91,6 +97,7 @@ async function main() {
     ...(results.fanOut ? { fanOut: summariseFanOut(results.fanOut) } : {}),
     ...(results.full && results.incremental && wanted.has(5) ? { footprint: summariseFootprint(results.full, results.incremental) } : {}),
     ...(results.agentRuntimes ? { agentRuntimes: results.agentRuntimes } : {}),
+    ...(results.simulatedFleet ? { simulatedFleet: summariseSimulatedFleet(results.simulatedFleet) } : {}),
   };
   const meta = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), quick: options.quick, options, machine, commit: await commit() };
   const checks = checkTargets(summaries);
@@ -100,6 +107,10 @@ async function main() {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify({ meta, summaries, checks, samples: results }, null, 2)}\n`);
   writeFileSync(path.join(dir, 'latest.md'), `${markdown}\n`);
+  if (summaries.simulatedFleet) {
+    writeFileSync(path.join(dir, 'simulated-fleet.svg'), simulatedFleetSvg(summaries.simulatedFleet, `zfs-fleet simulated fleet, run of ${meta.finishedAt}, commit ${meta.commit}`));
+    log(`wrote ${path.relative(REPO, dir)}/simulated-fleet.svg (copy it to docs/ with the tables)`);
+  }
   process.stdout.write(`\n${markdown}\n`);
   log(`wrote ${path.relative(REPO, dir)}/latest.json and latest.md`);
 }

@@ -7,6 +7,10 @@ const TARGETS = {
   nothingNewSpeedup: 5,
   controllerRssMib: 150,
   agentRssMib: 120,
+  // Scenario 7 (issue #15): `plan --all` of 1000 simulated hosts, and growth per host within 1.5× of linear.
+  simPlanS: 10,
+  simRssMib: 300,
+  simGrowth: 1.5,
 };
 
 /** @param {{ payloadMib: number, transferMs: number }} sample */
@@ -116,6 +120,21 @@ export function checkTargets(summaries) {
       met: Math.abs(growth) < 10,
     });
   }
+  if (summaries.simulatedFleet) {
+    const sim = summaries.simulatedFleet;
+    const largest = sim.rows.at(-1);
+    checks.push({ target: `Scenario 7: \`plan --all\` for ${largest.hosts} hosts < ${TARGETS.simPlanS} s wall`, value: `${f2(largest.plan.wallS.median)} s (controller CPU ${f2(largest.plan.controllerCpuS.median)} s)`, met: largest.plan.wallS.median < TARGETS.simPlanS });
+    checks.push({
+      target: `Scenario 7: peak RSS < ${TARGETS.simRssMib} MiB at ${largest.hosts} hosts`,
+      value: `${f1(largest.peakRssMib.median)} MiB, the simulated agents' included (controller heap ${f1(Math.max(largest.plan.controllerPeakHeapMib.median, largest.backup.controllerPeakHeapMib.median))} MiB)`,
+      met: largest.peakRssMib.median < TARGETS.simRssMib,
+    });
+    checks.push({
+      target: `Scenario 7: linear growth (controller CPU per host, ${sim.growth.from} → ${sim.growth.to} hosts, within ${TARGETS.simGrowth}×)`,
+      value: `plan ${f2(sim.growth.planControllerCpu)}×, backup ${f2(sim.growth.backupControllerCpu)}×`,
+      met: Math.max(sim.growth.planControllerCpu, sim.growth.backupControllerCpu) <= TARGETS.simGrowth,
+    });
+  }
   return checks;
 }
 
@@ -175,6 +194,26 @@ export function renderMarkdown({ meta, summaries, checks }) {
       out.push(`| ${row.runtime} | ${row.agentMib.toFixed(1)} | ${row.runtimeMib ? row.runtimeMib.toFixed(1) : '— (none)'} | ${cell(row.versionMs, 0)} | ${cell(row.readyMs, 0)} | ${cell(row.rssMib, 1)} |`);
     }
     out.push('');
+  }
+
+  const sim = summaries.simulatedFleet;
+  if (sim) {
+    const first = sim.rows[0];
+    out.push(`#### Scenario 7: the simulated fleet, a ring of N hosts, ${first.datasets} datasets × ${first.snapshots} snapshots each (${first.plan.wallS.n} rounds, \`parallel.connections: ${first.connections}\`)`, '');
+    out.push('| hosts | command | wall s | controller CPU s | controller CPU per host, ms | agents + controller CPU s | controller peak heap MiB | process peak RSS MiB | units |', '|---|---|---|---|---|---|---|---|---|');
+    for (const row of sim.rows) {
+      for (const name of ['plan', 'backup']) {
+        const c = row[name];
+        const units = Object.entries(c.units)
+          .map(([status, count]) => `${count} ${status}`)
+          .join(', ');
+        out.push(
+          `| ${row.hosts} | \`${name} --all\` | ${cell(c.wallS, 2)} | ${cell(c.controllerCpuS, 2)} | ${cell(c.controllerCpuPerHostMs, 1)} | ${cell(c.processCpuS, 2)} | ${cell(c.controllerPeakHeapMib, 0)} | ${name === 'plan' ? cell(row.peakRssMib, 0) : '″'} | ${units}${name === 'backup' && !row.transfersOk ? ' (**transfers or journal missing**)' : ''} |`,
+        );
+      }
+    }
+    const g = sim.growth;
+    out.push('', `Growth from ${g.from} to ${g.to} hosts, per host (1.0 is linear): plan controller CPU ${f2(g.planControllerCpu)}, plan wall ${f2(g.planWall)}, backup controller CPU ${f2(g.backupControllerCpu)}; controller peak heap × ${f1(g.heap)}.`, '');
   }
 
   const fp = summaries.footprint;
