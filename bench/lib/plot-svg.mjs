@@ -16,7 +16,7 @@ function panelSvg({ title, xLabel, yLabel, series, x, y, width, height }) {
   const all = series.flatMap((s) => s.points);
   const xs = decades(Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0])));
   const ys = decades(Math.min(...all.map((p) => p[1])), Math.max(...all.map((p) => p[1])));
-  const [left, top, plotW, plotH] = [x + 60, y + 30, width - 80, height - 110];
+  const [left, top, plotW, plotH] = [x + 60, y + 30, width - 80, height - 150];
   const px = (v) => left + ((Math.log10(v) - Math.log10(xs[0])) / (Math.log10(xs.at(-1)) - Math.log10(xs[0]))) * plotW;
   const py = (v) => top + plotH - ((Math.log10(v) - Math.log10(ys[0])) / (Math.log10(ys.at(-1)) - Math.log10(ys[0]) || 1)) * plotH;
   const out = [`<text x="${x + width / 2}" y="${y + 18}" text-anchor="middle" font-weight="bold">${escapeXml(title)}</text>`];
@@ -30,8 +30,8 @@ function panelSvg({ title, xLabel, yLabel, series, x, y, width, height }) {
     const points = s.points.map(([vx, vy]) => `${px(vx).toFixed(1)},${py(vy).toFixed(1)}`).join(' ');
     out.push(`<polyline points="${points}" fill="none" stroke="${colour}" stroke-width="${s.dashed ? 1 : 2}"${s.dashed ? ' stroke-dasharray="5,4"' : ''}/>`);
     if (!s.dashed) for (const [vx, vy] of s.points) out.push(`<circle cx="${px(vx).toFixed(1)}" cy="${py(vy).toFixed(1)}" r="3" fill="${colour}"/>`);
-    const ly = top + plotH + 52 + 14 * Math.floor(index / 2);
-    const lx = left + (index % 2) * (plotW / 2);
+    const ly = top + plotH + 52 + 14 * index;
+    const lx = left;
     out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 18}" y2="${ly - 4}" stroke="${colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,4"' : ''}/><text x="${lx + 24}" y="${ly}">${escapeXml(s.name)}</text>`);
   });
   return out.join('\n');
@@ -42,7 +42,7 @@ function panelSvg({ title, xLabel, yLabel, series, x, y, width, height }) {
  * @param {{ caption: string, panels: Array<Omit<Parameters<typeof panelSvg>[0], 'x' | 'y' | 'width' | 'height'>> }} chart
  */
 export function chartSvg({ caption, panels }) {
-  const [width, height] = [420, 360];
+  const [width, height] = [420, 400];
   const body = panels.map((panel, index) => panelSvg({ ...panel, x: index * width, y: 0, width, height }));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width * panels.length}" height="${height + 24}" font-family="sans-serif" font-size="11">`,

@@ -1,5 +1,6 @@
 // Turns the scenarios' samples into summaries (median, min–max, per-pair ratios), checks
 // them against the issue's targets, and renders one Markdown report.
+import { summarisePhaseProfile } from './phase-profile.mjs';
 import { pairedRatio, summary } from './stats.mjs';
 
 const TARGETS = {
@@ -9,6 +10,7 @@ const TARGETS = {
   agentRssMib: 120,
   // Scenario 7 (issue #15): `plan --all` of 1000 simulated hosts, and growth per host within 1.5× of linear.
   simPlanS: 10,
+  incrementalOverRawS: 0.5,
   simRssMib: 300,
   simGrowth: 1.5,
 };
@@ -21,6 +23,7 @@ const ofTool = (samples, tool) => samples.filter((sample) => sample.tool === too
 
 /** Scenario 1 or 2: throughput and wall time per tool, fleet's ratio to each other tool per round. @param {any[]} samples */
 export function summariseTransfer(samples) {
+  const profile = summarisePhaseProfile(ofTool(samples, 'fleet'));
   const fleet = ofTool(samples, 'fleet');
   /** @type {Record<string, any>} */
   const tools = {};
@@ -40,7 +43,10 @@ export function summariseTransfer(samples) {
           }),
     };
   }
-  return { payloadMib: samples[0]?.payloadMib, tools };
+  // zfs-fleet's wall time beyond the raw pipe's, per pair: the fixed cost of a run.
+  const raw = ofTool(samples, 'raw');
+  const wallOverRawS = summary(fleet.map((sample, index) => (sample.wallMs - raw[index].wallMs) / 1000));
+  return { payloadMib: samples[0]?.payloadMib, tools, wallOverRawS, ...(profile ? { profile } : {}) };
 }
 
 /** Scenario 3. @param {{ samples: any[], few: any[] }} result */
@@ -96,6 +102,10 @@ export function checkTargets(summaries) {
   if (summaries.full) {
     const ratio = summaries.full.tools.raw.fleetThroughputRatio;
     checks.push({ target: `Scenario 1: zfs-fleet throughput ≥ ${TARGETS.fullVsRaw} × raw pipe`, value: `${ratio.median.toFixed(3)}× (per-pair ${f2(ratio.min)}–${f2(ratio.max)})`, met: ratio.median >= TARGETS.fullVsRaw });
+  }
+  if (summaries.incremental) {
+    const over = summaries.incremental.wallOverRawS;
+    checks.push({ target: `Scenario 2: zfs-fleet wall ≤ raw pipe wall + ${TARGETS.incrementalOverRawS} s`, value: `+${f2(over.median)} s (per-pair ${f2(over.min)}–${f2(over.max)})`, met: over.median <= TARGETS.incrementalOverRawS });
   }
   if (summaries.nothingNew) {
     const s = summaries.nothingNew;
@@ -165,6 +175,29 @@ export function renderMarkdown({ meta, summaries, checks }) {
       out.push(`| ${label} | ${cell(t.mibps, 0)} | ${cell(t.wallS, 2)} | ${t.fleetThroughputRatio ? cell(t.fleetThroughputRatio, 2) : '—'} | ${t.fleetWallRatio ? cell(t.fleetWallRatio, 2) : '—'} |`);
     }
     out.push('');
+  }
+
+  const profiled = ['full', 'incremental'].filter((key) => summaries[key]?.profile);
+  if (profiled.length > 0) {
+    out.push(`#### Where zfs-fleet's wall time goes (scenarios ${profiled.map((key) => (key === 'full' ? 1 : 2)).join(' and ')}, the report's timings, ms)`, '');
+    out.push(`| part | ${profiled.map((key) => `${summaries[key].payloadMib} MiB ${key}`).join(' | ')} |`, `|---|${profiled.map(() => '---|').join('')}`);
+    const labels = {
+      startAndExitMs: 'controller start, config, journal and metrics, exit (wall − run)',
+      sourceConnectMs: 'source: SSH connection',
+      sourceHandshakeMs: 'source: agent start and hello (the zfs probe)',
+      peerConnectMs: 'peer: SSH connection (beside the source)',
+      peerHandshakeMs: 'peer: agent start and hello (beside the source)',
+      snapshotMs: 'snapshot phase',
+      otherHostPhasesMs: 'lock, pre/postSnapshot',
+      listMs: 'listings (both at once)',
+      planMs: 'plan',
+      transferMs: 'transfer (replicate phase)',
+      streamMs: '… of which the stream (its ssh included)',
+      finishPhasesMs: 'replicated, export, pruneSnapshots, unlock',
+      restOfRunMs: 'rest of the run (zfs call counts, hang-up)',
+    };
+    for (const [key, label] of Object.entries(labels)) out.push(`| ${label} | ${profiled.map((name) => cell(summaries[name].profile[key], 0)).join(' | ')} |`);
+    out.push(`| zfs-fleet wall − raw pipe wall, per pair (s) | ${profiled.map((name) => cell(summaries[name].wallOverRawS, 2)).join(' | ')} |`, '');
   }
 
   const n = summaries.nothingNew;

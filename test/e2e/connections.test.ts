@@ -79,7 +79,7 @@ function sampleSshSessions(file: string): { stop(): Promise<Array<Array<{ host: 
 
 test('with parallel.connections: 2, five hosts never see more than two controller sessions open at once, and every host is backed up', async () => {
   const sampler = sampleSshSessions(path.join(path.dirname(configPath), 'ssh-sessions.txt'));
-  const run = await runFleet(configPath, ['backup', '--all', '--json']);
+  const run = await runFleet(configPath, ['backup', '--all', '--json', '--log-level', 'debug', '--log-format', 'json']);
   const samples = await sampler.stop();
   expect(run.exitCode, run.stderr).toBe(0);
   expect(run.json.units.map((unit: { host: string; status: string }) => `${unit.host}:${unit.status}`)).toEqual(SOURCES.map((host) => `${host}:ok`));
@@ -99,4 +99,18 @@ test('with parallel.connections: 2, five hosts never see more than two controlle
   const queued = run.json.hosts.filter((host: { timings?: { queuedMs?: number } }) => (host.timings?.queuedMs ?? 0) > 50).map((host: { host: string }) => host.host);
   expect(queued).toEqual(SOURCES.slice(1));
   expect(run.json.hosts.find((host: { host: string }) => host.host === PEER).timings.sessions).toBe(1);
+  // Every unit and host has its timings in the report, and at debug in the log.
+  for (const unit of run.json.units) expect(Object.keys(unit.timings).sort()).toEqual(['listMs', 'planMs', 'slotWaitMs', 'transferMs']);
+  for (const host of run.json.hosts) expect(host.timings.connectMs + host.timings.handshakeMs).toBeGreaterThan(0);
+  const logged = run.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg: string; host?: string; timings?: Record<string, number> });
+  expect(logged.filter((line) => line.msg === 'unit timings')).toHaveLength(SOURCES.length);
+  expect(
+    logged
+      .filter((line) => line.msg === 'host timings')
+      .map((line) => line.host)
+      .sort(),
+  ).toEqual([...SOURCES, PEER].sort());
 });

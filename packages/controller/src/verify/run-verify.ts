@@ -23,18 +23,20 @@ export interface VerifyReport {
 export async function runVerify(config: FleetConfig, options: { hosts: string[]; now?: Date; autoInstall?: boolean; connect?: (host: string) => Promise<AgentSession> }, logger: pino.Logger): Promise<VerifyReport> {
   const now = options.now ?? new Date();
   const units = listUnits(config, { hosts: options.hosts });
-  const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });
-  let rows: VerifyRow[];
+  const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, limit: config.parallel.connections, ...(options.connect ? { connect: options.connect } : {}) });
+  const rows: VerifyRow[] = [];
   let zfsCalls: Record<string, number>;
   try {
-    const trees = await gatherTrees(sessions, units);
-    rows = units.flatMap((unit) => {
-      const [source, copy] = [trees.source(unit), trees.copy(unit)];
-      if (!source.ok) return [unreachable(unit, unit.host, source)];
-      if (!copy.ok) return [unreachable(unit, unit.peer, copy)];
-      const entry = unit.entry;
-      return verifyEntry({ host: unit.host, peer: unit.peer, source: source.tree, destination: copy.tree, entry, destinationOf: (dataset) => destinationOf(unit.receiveRoot, unit.host, dataset), snapshotPrefix: config.snapshotPrefix, now });
-    });
+    // One source host and its peers at a time per lease: at most parallel.connections sessions open.
+    await Promise.all(
+      distinct(units.map((unit) => unit.host)).map((host) => {
+        const hostUnits = units.filter((unit) => unit.host === host);
+        return sessions.lease([host, ...hostUnits.map((unit) => unit.peer)], async () => {
+          const trees = await gatherTrees(sessions, hostUnits);
+          rows.push(...hostUnits.flatMap((unit) => verifyUnit(unit, trees.source(unit), trees.copy(unit), config, now)));
+        });
+      }),
+    );
     const calls = await sessions.zfsCalls(distinct(rows.flatMap((row) => [row.host, row.peer])));
     zfsCalls = Object.fromEntries([...calls].map(([host, counted]) => [host, counted.total]));
   } finally {
@@ -42,6 +44,12 @@ export async function runVerify(config: FleetConfig, options: { hosts: string[];
   }
   rows.sort((a, b) => `${a.host} ${a.peer} ${a.dataset}`.localeCompare(`${b.host} ${b.peer} ${b.dataset}`));
   return { command: 'verify', ok: rows.every((row) => row.status === 'OK'), checkedAt: now.toISOString(), rows, zfsCalls };
+}
+
+function verifyUnit(unit: Unit, source: Listed, copy: Listed, config: FleetConfig, now: Date): VerifyRow[] {
+  if (!source.ok) return [unreachable(unit, unit.host, source)];
+  if (!copy.ok) return [unreachable(unit, unit.peer, copy)];
+  return verifyEntry({ host: unit.host, peer: unit.peer, source: source.tree, destination: copy.tree, entry: unit.entry, destinationOf: (dataset) => destinationOf(unit.receiveRoot, unit.host, dataset), snapshotPrefix: config.snapshotPrefix, now });
 }
 
 function unreachable(unit: Unit, who: string, listed: Extract<Listed, { ok: false }>): VerifyRow {
