@@ -46,6 +46,7 @@ export function chartSvg({ caption, panels }) {
   const body = panels.map((panel, index) => panelSvg({ ...panel, x: index * width, y: 0, width, height }));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width * panels.length}" height="${height + 24}" font-family="sans-serif" font-size="11">`,
+    `<title>${escapeXml(caption)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     ...body,
     `<text x="10" y="${height + 16}" fill="#555">${escapeXml(caption)}</text>`,
