@@ -4,7 +4,7 @@
 //
 //   npm run bench                      # everything (about 15 minutes)
 //   npm run bench -- --quick           # smoke mode: small data, few rounds
-//   npm run bench -- --scenarios 1,3   # some scenarios (5 needs 1 and 2; 6 and 7 need no lab)
+//   npm run bench -- --scenarios 1,3   # some scenarios (5 needs 1 and 2; 6 and 7 need no lab; 8 brings up a ring of its own)
 //   npm run bench -- --keep-lab        # leave the lab up afterwards; --reuse-lab starts from it
 //   npm run bench -- --build           # rebuild the controller and agent first
 //
@@ -17,14 +17,15 @@ import { run } from './lib/exec.mjs';
 import { LAB_DIR, REPO, labDown, labFleetSettings, labUp, log, snapshotTools } from './lib/lab.mjs';
 import { scenarioAgentRuntimes } from './lib/agent-runtimes.mjs';
 import { simulatedFleetSvg } from './lib/plot-svg.mjs';
+import { scenarioRing, summariseRing } from './lib/ring.mjs';
 import { scenarioSimulatedFleet, summariseSimulatedFleet } from './lib/simulated-fleet.mjs';
 import { scenarioFanOut, scenarioFull, scenarioIncremental, scenarioNothingNew } from './lib/scenarios.mjs';
 import { checkTargets, renderMarkdown, summariseFanOut, summariseFootprint, summariseNothingNew, summariseTransfer } from './lib/report.mjs';
 
 /** Full and smoke-mode sizes; the full ones are the issue's. */
 const PROFILES = {
-  full: { rounds: 4, fullMib: 300, incMib: 20, manyDatasets: 200, fewDatasets: 10, manyRounds: 3, fanMib: 50, fanCounts: [1, 2, 4, 8], fanRounds: 3, simSizes: [10, 100, 1000], simRounds: 3 },
-  quick: { rounds: 2, fullMib: 30, incMib: 5, manyDatasets: 20, fewDatasets: 5, manyRounds: 2, fanMib: 5, fanCounts: [1, 2, 4, 8], fanRounds: 1, simSizes: [10, 100], simRounds: 1 },
+  full: { rounds: 4, fullMib: 300, incMib: 20, manyDatasets: 200, fewDatasets: 10, manyRounds: 3, fanMib: 50, fanCounts: [1, 2, 4, 8], fanRounds: 3, simSizes: [10, 100, 1000], simRounds: 3, ringMib: 50, ringRounds: 2 },
+  quick: { rounds: 2, fullMib: 30, incMib: 5, manyDatasets: 20, fewDatasets: 5, manyRounds: 2, fanMib: 5, fanCounts: [1, 2, 4, 8], fanRounds: 1, simSizes: [10, 100], simRounds: 1, ringMib: 5, ringRounds: 1 },
 };
 /** Debian packages the lab and the bench need (sanoid provides syncoid; lzop is its default compressor). */
 const PACKAGES = { 'zfs-fuse': 'zfs-fuse', sshd: 'openssh-server', ssh: 'openssh-client', ip: 'iproute2', syncoid: 'sanoid', lzop: 'lzop', mbuffer: 'mbuffer', pv: 'pv' };
@@ -66,6 +67,10 @@ async function main() {
       log(`scenario 7: the simulated fleet, ${options.simSizes.join(', ')} hosts`);
       results.simulatedFleet = await scenarioSimulatedFleet({ repo: REPO, sizes: options.simSizes, rounds: options.simRounds, log });
     }
+    if (wanted.has(8)) {
+      log('scenario 8: a ring of 16 lab hosts');
+      results.ring = await scenarioRing(options);
+    }
     if (wanted.has(1)) {
       log('scenario 1: full');
       const { samples, bench } = await scenarioFull(options);
@@ -98,6 +103,7 @@ async function main() {
     ...(results.full && results.incremental && wanted.has(5) ? { footprint: summariseFootprint(results.full, results.incremental) } : {}),
     ...(results.agentRuntimes ? { agentRuntimes: results.agentRuntimes } : {}),
     ...(results.simulatedFleet ? { simulatedFleet: summariseSimulatedFleet(results.simulatedFleet) } : {}),
+    ...(results.ring ? { ring: summariseRing(results.ring) } : {}),
   };
   const meta = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), quick: options.quick, options, machine, commit: await commit() };
   const checks = checkTargets(summaries);

@@ -249,6 +249,14 @@ export function renderMarkdown({ meta, summaries, checks }) {
     out.push('', `Growth from ${g.from} to ${g.to} hosts, per host (1.0 is linear): plan controller CPU ${f2(g.planControllerCpu)}, plan wall ${f2(g.planWall)}, backup controller CPU ${f2(g.backupControllerCpu)}; controller peak heap × ${f1(g.heap)}.`, '');
   }
 
+  const ring = summaries.ring;
+  if (ring) {
+    out.push(`#### Scenario 8: a ring of ${ring.hosts} lab hosts, each sending ${ring.payloadMib / ring.hosts} MiB to the next while receiving (${ring.fleet.wallS.n} rounds)`, '');
+    out.push('| tool | wall s | aggregate MiB/s | zfs-fleet ÷ raw, throughput | controller CPU s | controller peak RSS MiB |', '|---|---|---|---|---|---|');
+    out.push(`| zfs-fleet \`backup --all\` (full streams) | ${cell(ring.fleet.wallS, 2)} | ${cell(ring.fleet.mibps, 0)} | ${cell(ring.throughputRatio, 2)} | ${cell(ring.fleet.controllerCpuS, 2)} | ${cell(ring.fleet.controllerRssMib, 0)} |`);
+    out.push(`| ${ring.hosts} raw \`zfs send \| ssh \| zfs recv\` at once | ${cell(ring.raw.wallS, 2)} | ${cell(ring.raw.mibps, 0)} | — | — | — |`, '');
+  }
+
   const fp = summaries.footprint;
   if (fp) {
     out.push('#### Scenario 5: peak RSS during the zfs-fleet runs of scenarios 1 and 2', '');
