@@ -254,7 +254,7 @@ export function renderMarkdown({ meta, summaries, checks }) {
     out.push(`#### Scenario 8: a ring of ${ring.hosts} lab hosts, each sending ${ring.payloadMib / ring.hosts} MiB to the next while receiving (${ring.fleet.wallS.n} rounds)`, '');
     out.push('| tool | wall s | aggregate MiB/s | zfs-fleet ÷ raw, throughput | controller CPU s | controller peak RSS MiB |', '|---|---|---|---|---|---|');
     out.push(`| zfs-fleet \`backup --all\` (full streams) | ${cell(ring.fleet.wallS, 2)} | ${cell(ring.fleet.mibps, 0)} | ${cell(ring.throughputRatio, 2)} | ${cell(ring.fleet.controllerCpuS, 2)} | ${cell(ring.fleet.controllerRssMib, 0)} |`);
-    out.push(`| ${ring.hosts} raw \`zfs send \| ssh \| zfs recv\` at once | ${cell(ring.raw.wallS, 2)} | ${cell(ring.raw.mibps, 0)} | — | — | — |`, '');
+    out.push(`| ${ring.hosts} raw \`zfs send \\| ssh \\| zfs recv\` at once | ${cell(ring.raw.wallS, 2)} | ${cell(ring.raw.mibps, 0)} | — | — | — |`, '');
   }
 
   const fp = summaries.footprint;

@@ -13,6 +13,8 @@ export const RING_DIR = path.join(REPO, '.lab/ring');
 const RING = Array.from({ length: 16 }, (_, i) => ({ name: `brg${String(i + 1).padStart(2, '0')}`, address: `10.77.32.${11 + i}` }));
 const next = (index) => RING[(index + 1) % RING.length];
 const sh = (host, script) => hostExec(host, ['bash', '-o', 'pipefail', '-euc', script], {}, RING_DIR);
+// zfs-fuse answers "dataset is busy" for a while after a receive: try again, as test/lab does.
+const destroyTree = (dataset) => `for i in $(seq 40); do zfs destroy -r ${dataset} 2>/dev/null && break; sleep 0.25; done; zfs create ${dataset}`;
 
 /** @param {{ ringMib: number, ringRounds: number }} options */
 export async function scenarioRing(options) {
@@ -48,7 +50,7 @@ function writeRingConfig() {
 
 /** One `fleet backup --all`, each copy from nothing (a full stream): bytes and guids checked. */
 async function ringFleet(config) {
-  await Promise.all(RING.map((h) => sh(h.name, 'zfs destroy -r tank/recv; zfs create tank/recv; for s in $(zfs list -H -o name -t snapshot -r tank/ring); do zfs destroy "$s"; done')));
+  await Promise.all(RING.map((h) => sh(h.name, `${destroyTree('tank/recv')}; for s in $(zfs list -H -o name -t snapshot -r tank/ring); do zfs destroy "$s"; done`)));
   const { wallMs, report, controller } = await runFleet(config, ['--all']);
   const failed = report.units.filter((unit) => unit.status !== 'ok' || unit.steps[0]?.action !== 'full');
   if (report.units.length !== RING.length || failed.length > 0) throw new Error(`ring: expected ${RING.length} full units, got ${JSON.stringify(report.units).slice(0, 2000)}`);
@@ -66,7 +68,7 @@ async function ringFleet(config) {
 
 /** 16 raw pipes at once, each host to the next, timed from here from the first start to the last end. */
 async function ringRaw() {
-  await Promise.all(RING.map((h) => sh(h.name, 'zfs destroy -r tank/rawrecv; zfs create tank/rawrecv')));
+  await Promise.all(RING.map((h) => sh(h.name, destroyTree('tank/rawrecv'))));
   const startedAt = performance.now();
   await Promise.all(RING.map((h, i) => sh(h.name, `zfs send tank/raw@r | ssh -c ${CIPHER} root@${next(i).address} zfs recv -u -d -F tank/rawrecv`)));
   return { wallMs: performance.now() - startedAt };
