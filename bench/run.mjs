@@ -2,7 +2,7 @@
 // zfs-fleet benchmarks: zfs-fleet against a raw `zfs send | ssh | zfs recv` pipe and syncoid,
 // on the bench lab (.lab/bench, 10.77.1.x). Run as root from the repository:
 //
-//   npm run bench                      # everything (about 15 minutes)
+//   npm run bench                      # everything (about 25 minutes)
 //   npm run bench -- --quick           # smoke mode: small data, few rounds
 //   npm run bench -- --scenarios 1,3   # some scenarios (5 needs 1 and 2; 6 and 7 need no lab; 8 brings up a ring of its own)
 //   npm run bench -- --keep-lab        # leave the lab up afterwards; --reuse-lab starts from it
@@ -34,7 +34,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
-      scenarios: { type: 'string', default: '1,2,3,4,5,6,7' },
+      scenarios: { type: 'string', default: '1,2,3,4,5,6,7,8' },
       'keep-lab': { type: 'boolean', default: false },
       'reuse-lab': { type: 'boolean', default: false },
       build: { type: 'boolean', default: false },
