@@ -11,6 +11,7 @@ import type { PruneUnitReport } from '../prune/prune-report.ts';
 import type { HostSequence } from '../sequence/host-sequence.ts';
 import { exportPhase, lockPhase, postSnapshotPhase, preSnapshotPhase, pruneSnapshotsPhase, replicatedPhase, unlockPhase } from '../sequence/sequence-phases.ts';
 import type { HostReport, UnitReport } from './run-report.ts';
+import { faultPoint } from '../faults/fault-point.ts';
 import type { TransferProgress } from './run-backup.ts';
 
 /** What a host phase of a backup works with: one source host, before its trees are listed. */
@@ -58,7 +59,10 @@ export const snapshotPhase: Phase<HostRun> = {
     // Entries nested inside a recursive entry are covered by its `snapshot -r`; naming them again would fail.
     const covering = entries.filter((entry) => !entries.some((other) => other !== entry && other.recursive && isWithin(entry.dataset, other.dataset) && entry.dataset !== other.dataset));
     try {
-      await session.agent.snapshot.mutate({ name: snapshot, datasets: dedupe(covering).map((entry) => ({ dataset: entry.dataset, recursive: entry.recursive })) });
+      const taking = session.agent.snapshot.mutate({ name: snapshot, datasets: dedupe(covering).map((entry) => ({ dataset: entry.dataset, recursive: entry.recursive })) });
+      // Test-only (FLEET_FAULT_AT=snapshot:kill): dies with the request on its way to the agent.
+      setImmediate(() => faultPoint('snapshot'));
+      await taking;
     } catch (error) {
       sequence.record(entries, 'snapshot', { status: 'failed', error: toFleetErrorFromClient(error).toShape() });
       throw error;
