@@ -53,6 +53,8 @@ export function createZfsExec(options: ZfsExecOptions): ZfsExec {
       const result = await execa(binary, argv, {
         reject: false,
         stdin: 'ignore',
+        // As zfs printed it: zfs ends every line, so a listing cut mid-line is told apart (parseTree).
+        stripFinalNewline: false,
         ...(runOptions.signal ? { cancelSignal: runOptions.signal } : {}),
       });
       if (couldNotStart(result)) throw spawnFailure(binary, argv, String(result.originalMessage ?? result.message));

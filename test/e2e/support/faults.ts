@@ -47,6 +47,17 @@ export async function commandLineOf(pid: number): Promise<string> {
   return (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ').trim();
 }
 
+/** The sshd process of the session whose command is the zfs recv running on a lab host: the one carrying the stream. */
+export async function sshdCarryingTheStream(host: string): Promise<number> {
+  let pid = (await pidsOn(host, 'zfs rec[v]'))[0];
+  if (pid === undefined) throw new Error(`no zfs recv on ${host}`);
+  while (!(await commandLineOf(pid)).startsWith('sshd')) {
+    if (pid <= 1) throw new Error(`the zfs recv on ${host} has no sshd above it`);
+    pid = await parentOf(pid);
+  }
+  return pid;
+}
+
 /**
  * An agent command whose `zfs` is `script` (sh, with the real zfs as $REAL_ZFS), first on the
  * agent's PATH, as a broken or hostile zfs would be. /tmp is shared by the lab's hosts and this process.

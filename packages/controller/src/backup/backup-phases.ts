@@ -12,6 +12,7 @@ import type { HostSequence } from '../sequence/host-sequence.ts';
 import { exportPhase, lockPhase, postSnapshotPhase, preSnapshotPhase, pruneSnapshotsPhase, replicatedPhase, unlockPhase } from '../sequence/sequence-phases.ts';
 import type { HostReport, UnitReport } from './run-report.ts';
 import { faultPoint } from '../faults/fault-point.ts';
+import { changedSincePlanning } from './changed-since-planning.ts';
 import type { TransferProgress } from './run-backup.ts';
 
 /** What a host phase of a backup works with: one source host, before its trees are listed. */
@@ -79,6 +80,7 @@ export const replicatePhase: Phase<UnitRun> = {
     const { unit, plan, report } = run;
     // A partial receive to abort is work too, even where nothing is sent (an up-to-date dataset).
     if (sendableSteps(plan.steps).length === 0 && !plan.steps.some((step) => step.abortPartialReceive)) return 'skipped';
+    await refuseIfChangedSincePlanning(run);
     await ensureDestinationParents(run);
     await executePlan({
       steps: plan.steps,
@@ -133,6 +135,21 @@ function dedupe(entries: readonly BackupEntry[]): BackupEntry[] {
     if (!previous || (entry.recursive && !previous.recursive)) seen.set(entry.dataset, entry);
   }
   return [...seen.values()];
+}
+
+/**
+ * Lists the peer's copies again just before sending (one zfs call) and fails the unit if a
+ * destination changed since the plan was made: the plan's guarantees (what `-F` may roll back,
+ * which base the stream needs) hold only for the tree it was made on.
+ */
+async function refuseIfChangedSincePlanning({ peer, peerTree, unit, plan }: UnitRun): Promise<void> {
+  const steps = sendableSteps(plan.steps);
+  if (steps.length === 0) return;
+  const { tree } = await peer.agent.listTree.query({ roots: [unit.hostRoot] });
+  for (const step of steps) {
+    const changed = changedSincePlanning(step, peerTree, tree);
+    if (changed) throw changed;
+  }
 }
 
 /**

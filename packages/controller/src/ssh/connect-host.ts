@@ -75,8 +75,13 @@ export async function connectHost(endpoint: HostEndpoint, options: ConnectOption
   });
   await new Promise<void>((resolve, reject) => {
     client.once('ready', () => resolve());
-    client.once('error', (error: Error & { level?: string }) => reject(describeConnectError(error, endpoint, verdict, hostKey, { ...options, tcpConnected })));
-    client.connect({
+    // `on`, not `once`: ssh2 can emit a second error (a timeout, then "Connection lost before
+    // handshake"; a reset after ready), and an 'error' nobody listens to kills the whole run.
+    // After the first the promise is settled: a connection that breaks later fails its channels.
+    client.on('error', (error: Error & { level?: string }) => reject(describeConnectError(error, endpoint, verdict, hostKey, { ...options, tcpConnected })));
+    // A server that hangs up in the middle of the handshake may close without an error: that too is an answer.
+    client.once('close', () => reject(describeConnectError(Object.assign(new Error('the server closed the connection during the SSH handshake'), { level: 'client-socket' }), endpoint, verdict, hostKey, { ...options, tcpConnected })));
+    const settings: ssh2.ConnectConfig = {
       host: endpoint.host,
       port: endpoint.port,
       username: endpoint.user,
@@ -89,7 +94,18 @@ export async function connectHost(endpoint: HostEndpoint, options: ConnectOption
         verdict = checkHostKey(knownHosts, knownName, key);
         return verdict.kind === 'known' || (verdict.kind === 'unknown' && options.acceptUnknownHostKey === true);
       },
-    });
+    };
+    try {
+      client.connect(settings);
+    } catch (error) {
+      // ssh2 throws at once for a key it cannot parse (not a key, a passphrase it was not given).
+      reject(
+        new FleetError('SSH_AUTH_FAILED', `The SSH identity file "${options.identityFile}" is not a private key zfs-fleet can use: ${(error as Error).message}.`, {
+          hint: 'Set ssh.identityFile to an unencrypted OpenSSH private key (zfs-fleet takes no passphrase), e.g. one from `ssh-keygen -t ed25519 -N ""`.',
+          cause: error,
+        }),
+      );
+    }
   });
 
   return {
