@@ -26,7 +26,13 @@ const recursive: SendableStep = { ...incremental, recursive: true };
 describe('changedSincePlanning', () => {
   const cases: Array<[title: string, step: SendableStep, planned: DatasetTree, fresh: DatasetTree, expected: { code: string; message: RegExp } | undefined]> = [
     ['a destination as planned is unchanged', incremental, tree({ [COPY]: ['s1'] }), tree({ [COPY]: ['s1'] }), undefined],
-    ['a snapshot taken on the copy after planning is DESTINATION_AHEAD, naming it', incremental, tree({ [COPY]: ['s1'] }), tree({ [COPY]: ['s1', 'byhand'] }), { code: 'DESTINATION_AHEAD', message: /gained "backup\/fleet\/src1\/tank\/a@byhand" after this run planned its stream; nothing was sent/ }],
+    [
+      'a snapshot taken on the copy after planning is DESTINATION_AHEAD, naming it',
+      incremental,
+      tree({ [COPY]: ['s1'] }),
+      tree({ [COPY]: ['s1', 'byhand'] }),
+      { code: 'DESTINATION_AHEAD', message: /gained "backup\/fleet\/src1\/tank\/a@byhand" after this run planned its stream; nothing was sent/ },
+    ],
     ['a base destroyed on the copy after planning is BASE_MISSING', incremental, tree({ [COPY]: ['s0', 's1'] }), tree({ [COPY]: ['s0'] }), { code: 'BASE_MISSING', message: /@s1", the base of this run's stream, was destroyed on the peer after planning/ }],
     ['an older snapshot pruned on the copy meanwhile changes nothing the stream needs', incremental, tree({ [COPY]: ['s0', 's1'] }), tree({ [COPY]: ['s1'] }), undefined],
     ['a full stream into a destination created after planning is DESTINATION_NOT_EMPTY', full, tree({}), tree({ [COPY]: [] }), { code: 'DESTINATION_NOT_EMPTY', message: /was created on the peer after this run planned a full stream/ }],
