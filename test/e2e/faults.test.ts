@@ -139,8 +139,11 @@ describe.sequential('SIGKILL at every phase: nothing is lost and the next run re
     await waitForStream();
     process.kill(run.pid, 'SIGKILL');
     expect((await run.done).signal).toBe('SIGKILL');
-    // The agents see the controller hang up and stop the stream: no send outlives it.
+    // The agents see the controller hang up and stop the stream: no send outlives it, and with
+    // over a second of it left, the peer did not get the snapshot.
     await waitUntil('the stream on src1 to stop', async () => (await pidsOn('src1', 'zfs sen[d]')).length === 0, 15_000);
+    await waitUntil('the receive on backup1 to end', async () => (await pidsOn('backup1', 'zfs rec[v]')).length === 0, 15_000);
+    expect(await snapshotGuids('backup1', copy)).toEqual(before.peer);
     await expectNothingLost(dataset, copy, before, config);
     expect((await expectNextRunRecovers(dataset, copy, config)).stderr).toMatch(/took over the lock of pid/);
   });
