@@ -180,9 +180,11 @@ describe.sequential('SIGKILL at every phase: nothing is lost and the next run re
     const failed = await run.done;
     expect(failed.exitCode).toBe(1);
     expect(failed.json.units[0]).toMatchObject({ status: 'failed', error: { code: expect.stringMatching(/^(SSH_CHANNEL_CLOSED|STREAM_FAILED)$/) } });
-    // Its zfs send, pv and ssh outlive it (a SIGKILLed process cannot stop its children): they
-    // finish the stream, which lands whole or not at all. Wait for both ends to be done.
-    await waitUntil('the orphaned stream to end', async () => (await pidsOn('src1', 'zfs sen[d]')).length === 0 && (await pidsOn('backup1', 'zfs rec[v]')).length === 0, 30_000);
+    // Its zfs send, pv and ssh die with it (setpriv --pdeathsig): no orphan finishes the stream
+    // on its own, and with over a second of it left the peer did not get the snapshot.
+    await waitUntil('the stream to die with the agent', async () => (await pidsOn('src1', 'zfs sen[d]')).length === 0, 5_000);
+    await waitUntil('the receive on backup1 to end', async () => (await pidsOn('backup1', 'zfs rec[v]')).length === 0, 15_000);
+    expect(await snapshotGuids('backup1', copy)).toEqual(before.peer);
     await expectNothingLost(dataset, copy, before, config);
     await expectNextRunRecovers(dataset, copy, config);
   });

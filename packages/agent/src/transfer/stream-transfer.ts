@@ -9,6 +9,7 @@ import { describeTransfer, type TransferCommands } from './build-transfer-comman
 import { classifyStreamFailure } from './classify-stream-failure.ts';
 import { runKernelPipeline } from './kernel-pipeline.ts';
 import { runNodePipeline } from './node-pipeline.ts';
+import { dieWithAgentLauncher, hasSetpriv } from './die-with-agent.ts';
 import { watchForStall } from './stall-watchdog.ts';
 
 export interface StreamTransferOptions {
@@ -41,9 +42,11 @@ export async function streamTransfer(transfer: Transfer, commands: TransferComma
   options.signal?.addEventListener('abort', abort, { once: true });
   // A stream that stops moving (a hung zfs recv, a link that swallows packets) would wait for ever.
   const watchdog = watchForStall(options.wire.stallTimeout, abort);
-  const send = options.zfs.spawn(commands.send, { signal: controller.signal });
+  const launcher = dieWithAgentLauncher(await hasSetpriv());
+  const send = options.zfs.spawn(commands.send, { signal: controller.signal, launcher });
   const run = options.sourceTools.pv ? runKernelPipeline : runNodePipeline;
   const outcome = await run({
+    launcher,
     send,
     stages: wire.local,
     sshArgv,
