@@ -71,7 +71,7 @@ async function journalLines(config: string): Promise<{ records: Array<{ status: 
     try {
       records.push(JSON.parse(line));
     } catch (error) {
-      if (!line.startsWith('{"runId":')) throw new Error(`journal line ${index + 1} is neither a record nor a torn one: ${line}`, { cause: error });
+      if (!line.startsWith('{"')) throw new Error(`journal line ${index + 1} is neither a record nor a torn one: ${line}`, { cause: error });
       torn.push(line);
     }
   }
