@@ -246,7 +246,11 @@ export function renderMarkdown({ meta, summaries, checks }) {
       }
     }
     const g = sim.growth;
-    out.push('', `Growth from ${g.from} to ${g.to} hosts, per host (1.0 is linear): plan controller CPU ${f2(g.planControllerCpu)}, plan wall ${f2(g.planWall)}, backup controller CPU ${f2(g.backupControllerCpu)}; controller peak heap × ${f1(g.heap)}, controller peak RSS × ${f1(g.rss)}.`, '');
+    out.push(
+      '',
+      `Growth from ${g.from} to ${g.to} hosts, per host (1.0 is linear): plan controller CPU ${f2(g.planControllerCpu)}, plan wall ${f2(g.planWall)}, backup controller CPU ${f2(g.backupControllerCpu)}; controller peak heap × ${f1(g.heap)}, controller peak RSS × ${f1(g.rss)}.`,
+      '',
+    );
   }
 
   const ring = summaries.ring;

@@ -22,7 +22,9 @@ export async function scenarioSimulatedFleet({ repo, sizes, rounds, log }) {
     for (const hosts of round % 2 ? sizes : [...sizes].reverse()) {
       const result = await run(process.execPath, [path.join(out, 'simulated-fleet.mjs'), String(hosts)], { cwd: repo });
       const sample = { round, ...JSON.parse(result.stdout.trim().split('\n').at(-1)) };
-      log(`  ${hosts} hosts, round ${round}: plan ${(sample.plan.wallMs / 1000).toFixed(1)} s (controller CPU ${(sample.plan.controllerCpuMs / 1000).toFixed(2)} s), backup ${(sample.backup.wallMs / 1000).toFixed(1)} s, agents CPU ${(sample.plan.agentsCpuMs / 1000).toFixed(2)} s, peak RSS ${sample.peakRssMib} MiB (agents ${sample.agentsPeakRssMib})`);
+      log(
+        `  ${hosts} hosts, round ${round}: plan ${(sample.plan.wallMs / 1000).toFixed(1)} s (controller CPU ${(sample.plan.controllerCpuMs / 1000).toFixed(2)} s), backup ${(sample.backup.wallMs / 1000).toFixed(1)} s, agents CPU ${(sample.plan.agentsCpuMs / 1000).toFixed(2)} s, peak RSS ${sample.peakRssMib} MiB (agents ${sample.agentsPeakRssMib})`,
+      );
       samples.push(sample);
     }
   }

@@ -38,7 +38,7 @@ function processCpuMs(): number {
 
 // stdout stays this process's: its last line is the figures.
 // A young generation big enough for a burst of listings: 1000 hosts' garbage on one heap, where a real agent has one host's.
-const agents = fork(new URL('./agents-process.mjs', import.meta.url), [], { execArgv: ['--max-semi-space-size=64'], serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, SIM_SHAPE: JSON.stringify(shape) } });
+const agents = fork(new URL('./agents-process.mjs', import.meta.url), [], { execArgv: [...process.execArgv, '--max-semi-space-size=64'], serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, SIM_SHAPE: JSON.stringify(shape) } });
 const toAgents = (message: ToAgents) => agents.send(message);
 const sessions = new Map<number, PassThrough>();
 type AgentFigures = Extract<FromAgents, { type: 'figures' }>;
