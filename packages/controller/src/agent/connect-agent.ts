@@ -23,6 +23,8 @@ export interface AgentSession {
   /** What opening it took: the SSH connection, then the agent's start and `hello` (absent in-process). */
   timings?: { connectMs: number; handshakeMs: number };
   close(): void;
+  /** Settles when the connection is gone; absent in-process, where closing is immediate. */
+  whenClosed?: Promise<void>;
 }
 
 export interface ConnectAgentOptions {
@@ -94,6 +96,7 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
         channel.end();
         connection.close();
       },
+      whenClosed: connection.whenClosed,
     };
   } catch (error) {
     connection.close();

@@ -7,7 +7,7 @@ import { SessionPool } from './session-pool.ts';
 const logger = pino({ level: 'silent' });
 
 /** A pool over the fake fleet that counts the sessions open at each moment. */
-function countedPool(limit: number, unreachable: readonly string[] = []) {
+function countedPool(limit: number, unreachable: readonly string[] = [], { hangUpMs = 0 } = {}) {
   const fleet = createFakeFleet({ a: ['tank'], b: ['tank'], c: ['tank'], d: ['tank'], backup1: ['backup'] });
   const seen = { open: 0, most: 0, opened: [] as string[] };
   const connect = async (host: string) => {
@@ -17,7 +17,14 @@ function countedPool(limit: number, unreachable: readonly string[] = []) {
     seen.most = Math.max(seen.most, seen.open);
     seen.opened.push(host);
     const session = await fleet.connect(host);
-    return { ...session, close: () => ((seen.open -= 1), session.close()) };
+    // Like a TCP connection, a closed session is gone from the host only when the server has hung up.
+    let hungUp: () => void = () => {};
+    const whenClosed = new Promise<void>((settle) => (hungUp = settle));
+    const close = () => {
+      session.close();
+      void setTimeout(hangUpMs).then(() => ((seen.open -= 1), hungUp()));
+    };
+    return { ...session, close, whenClosed };
   };
   return { pool: new SessionPool(fakeFleetConfig({}), logger, { connect, limit }), seen };
 }
@@ -30,6 +37,14 @@ describe('SessionPool.lease', () => {
     expect(order).toEqual(['a', 'b', 'c']);
     expect(seen.most).toBe(2);
     expect(seen.opened).toEqual(['a', 'backup1', 'b', 'c']);
+    await pool.closeAll();
+    expect(seen.open).toBe(0);
+  });
+
+  it('a closed session keeps its place under the limit until its connection is gone', async () => {
+    const { pool, seen } = countedPool(2, [], { hangUpMs: 30 });
+    await Promise.all(['a', 'b', 'c'].map((host) => pool.lease([host, 'backup1'], async () => void (await pool.get(host)))));
+    expect(seen.most).toBe(2);
     await pool.closeAll();
     expect(seen.open).toBe(0);
   });

@@ -1,6 +1,10 @@
 import type pino from 'pino';
 import type { FleetConfig, ZfsCallsOutput } from '@zfs-fleet/protocol';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAgent, type AgentSession, type ConnectAgentOptions } from './connect-agent.ts';
+
+/** How long a closing session may keep its place under the limit when its server does not hang up. */
+const CLOSE_WAIT_MS = 5_000;
 
 export interface SessionPoolOptions extends ConnectAgentOptions {
   /** How a session is opened: over SSH (the default), or in-process in tests. */
@@ -169,6 +173,8 @@ export class SessionPool {
         if (calls) this.#closedZfsCalls.set(host, addCalls(this.#closedZfsCalls.get(host), calls)!);
       }
       session.close();
+      // The limit counts connections the hosts see: this one counts until its TCP connection is gone.
+      await Promise.race([session.whenClosed, sleep(CLOSE_WAIT_MS, undefined, { ref: false })]);
       this.#timingsFor(host).closeMs += Math.round(performance.now() - startedAt);
     } finally {
       this.#closing -= 1;

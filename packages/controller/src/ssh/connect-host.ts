@@ -38,6 +38,8 @@ export interface SshConnection {
   /** Runs a command; its stdio is the returned channel. */
   exec(command: string): Promise<ExecChannel>;
   close(): void;
+  /** Settles when the TCP connection is gone (after `close`, or when the server hangs up). */
+  whenClosed: Promise<void>;
 }
 
 /** Splits `host`, `host:port` or `[v6]:port` into host and port. */
@@ -68,6 +70,7 @@ export async function connectHost(endpoint: HostEndpoint, options: ConnectOption
   let hostKey: Buffer = Buffer.alloc(0);
 
   const client = new Client();
+  const whenClosed = new Promise<void>((settle) => client.once('close', () => settle()));
   // Which phase a timeout cut: the TCP connect, or the SSH handshake after it (a host that accepts and never speaks).
   let tcpConnected = false;
   client.once('connect', () => {
@@ -127,6 +130,7 @@ export async function connectHost(endpoint: HostEndpoint, options: ConnectOption
         });
       }),
     close: () => client.end(),
+    whenClosed,
   };
 }
 
