@@ -22,6 +22,13 @@ export { FLEET_VERSION } from './version.ts';
 export { AGENT_LAUNCHER_PATH, BackupEntrySchema, entrySettings, FleetConfigSchema, SEQUENCE_STEPS, WireConfigSchema } from './config.ts';
 export type { BackupEntry, EntrySettings, FleetConfig, Retention, SequenceStep, WireConfig } from './config.ts';
 
+// Exports to targets without ZFS (issue #12): targets, settings, the manifest and its layout.
+export { explainAgeRecipient } from './age-recipient.ts';
+export { AgeRecipientSchema, EXPORT_DEFAULTS, ExportSettingsSchema, resolveExportSettings, TargetConfigSchema, TargetsSchema } from './export-config.ts';
+export type { DirectoryTarget, ExportSettings, ExportSettingsInput, RcloneTarget, S3Target, TargetConfig } from './export-config.ts';
+export { datasetExportsPrefix, EXPORT_LAYOUT, ExportChunkSchema, ExportIdSchema, ExportManifestSchema, exportFolder, MANIFEST_NAME } from './export-manifest.ts';
+export type { ExportChunk, ExportManifest } from './export-manifest.ts';
+
 // The agent's procedures: inputs and outputs, validated by the agent.
 export {
   AuthorizeKeyInputSchema,
