@@ -28,6 +28,8 @@ export { AgeRecipientSchema, EXPORT_DEFAULTS, ExportSettingsSchema, resolveExpor
 export type { DirectoryTarget, ExportSettings, ExportSettingsInput, RcloneTarget, S3Target, TargetConfig } from './export-config.ts';
 export { datasetExportsPrefix, EXPORT_LAYOUT, ExportChunkSchema, ExportIdSchema, ExportManifestSchema, exportFolder, MANIFEST_NAME } from './export-manifest.ts';
 export type { ExportChunk, ExportManifest } from './export-manifest.ts';
+export { DeleteExportsInputSchema, ExportInputSchema, ListExportsInputSchema, RestoreExportInputSchema, VerifyExportsInputSchema } from './export-api.ts';
+export type { ChunkProblem, ExportEvent, ExportInput, IncompleteExport, ListExportsOutput, RestoreExportEvent, RestoreExportInput, VerifyExportsOutput } from './export-api.ts';
 
 // The agent's procedures: inputs and outputs, validated by the agent.
 export {

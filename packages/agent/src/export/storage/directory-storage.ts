@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { type DirectoryTarget, FleetError } from '@zfs-fleet/protocol';
+import { type DirectoryTarget, EXPORT_LAYOUT, FleetError } from '@zfs-fleet/protocol';
 import type { ExportObject, ExportObjectEntry, ExportStorage, ExportStorageContext } from './export-storage.ts';
 
 /** Temporary names in a target directory: never a chunk or manifest name, so readers skip them. */
@@ -48,6 +48,7 @@ export function createDirectoryStorage(target: DirectoryTarget, _context: Export
 
   return {
     description,
+    spoolDirectory: path.join(root, EXPORT_LAYOUT, '.spool'),
 
     async putFile(localPath, key, options) {
       await ensureRoot();
@@ -56,8 +57,11 @@ export function createDirectoryStorage(target: DirectoryTarget, _context: Export
       try {
         options?.signal?.throwIfAborted();
         await mkdir(path.dirname(destination), { recursive: true });
-        // A rename is atomic on one filesystem; the spool may be elsewhere, so copy first.
-        await copyFile(localPath, temporary);
+        // A spool on the same filesystem is renamed in (no copy); one elsewhere is copied first.
+        await rename(localPath, temporary).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EXDEV') throw error;
+          return copyFile(localPath, temporary);
+        });
         await fsyncPath(temporary, 'r+');
         options?.signal?.throwIfAborted();
         await rename(temporary, destination);

@@ -11,7 +11,12 @@ import type pino from 'pino';
 export interface ExportStorage {
   /** For messages: `directory /mnt/x`, `rclone b2:bucket/fleet`, `s3 backups/fleet`. */
   readonly description: string;
-  /** Stores a finished local file under `key` so that no reader ever sees a partial object. */
+  /** Where to spool files before `putFile`, when the backend has a cheaper place than the context's (the same filesystem). */
+  readonly spoolDirectory?: string;
+  /**
+   * Stores a finished local file under `key` so that no reader ever sees a partial object. The
+   * local file may be moved away; callers remove it afterwards (`rm -f`).
+   */
   putFile(localPath: string, key: string, options?: { signal?: AbortSignal }): Promise<{ sizeBytes: number }>;
   /** Reads an object, whole or `range` (offset and length in bytes), as a stream. */
   read(key: string, options?: { signal?: AbortSignal; range?: { offset: number; length: number } }): Promise<Readable>;

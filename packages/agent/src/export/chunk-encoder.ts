@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { assertSucceeded, type ChildOutcome, childOutcome, writeWithBackpressure } from './child-outcome.ts';
+import { compressArgv, encryptArgv } from './export-commands.ts';
+
+/** One chunk on its way to the spool: raw stream bytes in, `[zstd |] age -o FILE` out. */
+export interface ChunkEncoder {
+  readonly index: number;
+  readonly name: string;
+  readonly spoolPath: string;
+  rawBytes: number;
+  write(data: Buffer): Promise<void>;
+  /** Ends the input and waits for the processes; resolves with the stored file's size and sha256. */
+  finish(): Promise<{ storedBytes: number; storedSha256: string }>;
+  kill(): void;
+}
+
+/**
+ * zstd's stdout is age's stdin (a kernel pipe) and age writes the file itself: the only copy
+ * the agent makes is the raw stream into zstd, which it must see to cut chunks and hash it.
+ */
+export function startChunkEncoder(options: { index: number; name: string; spoolPath: string; recipients: readonly string[]; compression: 'zstd' | 'none' }): ChunkEncoder {
+  const children: Array<{ command: string; child: ReturnType<typeof spawn> }> = [];
+  let input: Writable;
+  const age = (stdin: 'pipe' | NonNullable<ReturnType<typeof spawn>['stdout']>) => spawn('age', encryptArgv(options.recipients, options.spoolPath), { stdio: [stdin, 'ignore', 'pipe'] });
+  if (options.compression === 'zstd') {
+    const [command, ...args] = compressArgv();
+    const zstd = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const encrypt = age(zstd.stdout);
+    // Our copy of the pipe must close, or age would never see zstd's end of file.
+    zstd.stdout.destroy();
+    children.push({ command: 'zstd', child: zstd }, { command: 'age', child: encrypt });
+    input = zstd.stdin;
+  } else {
+    const encrypt = age('pipe');
+    children.push({ command: 'age', child: encrypt });
+    input = encrypt.stdin!;
+  }
+  // A process that dies early surfaces through its exit code, not as an EPIPE crash.
+  input.on('error', () => undefined);
+  const outcomes: Promise<ChildOutcome[]> = Promise.all(children.map(({ command, child }) => childOutcome(command, child)));
+
+  return {
+    index: options.index,
+    name: options.name,
+    spoolPath: options.spoolPath,
+    rawBytes: 0,
+    async write(data) {
+      this.rawBytes += data.length;
+      await writeWithBackpressure(input, data);
+    },
+    async finish() {
+      input.end();
+      assertSucceeded(await outcomes, `chunk ${options.name}`);
+      return hashFile(options.spoolPath);
+    },
+    kill() {
+      for (const { child } of children) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Size and sha256 of a file, read once (from the page cache, just written). */
+export async function hashFile(file: string): Promise<{ storedBytes: number; storedSha256: string }> {
+  const hash = createHash('sha256');
+  let storedBytes = 0;
+  for await (const data of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(data as Buffer);
+    storedBytes += (data as Buffer).length;
+  }
+  return { storedBytes, storedSha256: hash.digest('hex') };
+}
