@@ -27,7 +27,8 @@ export function childOutcome(command: string, child: ChildProcess): Promise<Chil
 
 /** Throws STREAM_FAILED (or TOOL_MISSING when it could not start) for the first process that failed. */
 export function assertSucceeded(outcomes: readonly ChildOutcome[], what: string): void {
-  const failed = outcomes.find((outcome) => outcome.exitCode !== 0);
+  // A writer killed by SIGPIPE (141) only tells that its reader died: name the reader.
+  const failed = outcomes.find((outcome) => outcome.exitCode !== 0 && outcome.exitCode !== 141) ?? outcomes.find((outcome) => outcome.exitCode !== 0);
   if (!failed) return;
   const tail = failed.stderr.trim().split('\n').slice(-3).join(' | ');
   if (/ENOENT/.test(failed.stderr) && failed.exitCode === -1) {

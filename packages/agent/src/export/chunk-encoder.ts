@@ -24,7 +24,8 @@ export interface ChunkEncoder {
 export function startChunkEncoder(options: { index: number; name: string; spoolPath: string; recipients: readonly string[]; compression: 'zstd' | 'none' }): ChunkEncoder {
   const children: Array<{ command: string; child: ReturnType<typeof spawn> }> = [];
   let input: Writable;
-  const age = (stdin: 'pipe' | NonNullable<ReturnType<typeof spawn>['stdout']>) => spawn('age', encryptArgv(options.recipients, options.spoolPath), { stdio: [stdin, 'ignore', 'pipe'] });
+  const [ageCommand, ...ageArgs] = encryptArgv(options.recipients, options.spoolPath);
+  const age = (stdin: 'pipe' | NonNullable<ReturnType<typeof spawn>['stdout']>) => spawn(ageCommand!, ageArgs, { stdio: [stdin, 'ignore', 'pipe'] });
   if (options.compression === 'zstd') {
     const [command, ...args] = compressArgv();
     const zstd = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -1,11 +1,11 @@
-import type { SnapshotInfo } from '@zfs-fleet/protocol';
+import type { SnapshotInfo, SnapshotName } from '@zfs-fleet/protocol';
 import { describe, expect, it } from 'vitest';
 import type { ExportSummary } from './export-chains.ts';
 import { exportBases, planExport } from './plan-export.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-12-10T00:00:00Z');
-const snap = (name: string, txg: number): SnapshotInfo => ({ name, guid: `${txg}000`, createtxg: txg, createdAt: NOW - (10 - txg) * DAY });
+const snap = (name: string, txg: number): SnapshotInfo => ({ name: name as SnapshotName, guid: `${txg}000`, createtxg: txg, createdAt: NOW - (10 - txg) * DAY });
 const s1 = snap('s1', 1);
 const s2 = snap('s2', 2);
 const s3 = snap('s3', 3);
@@ -34,7 +34,7 @@ describe('planExport', () => {
     { title: 'an incremental while fullEvery has not passed', snapshots: [s1, s2], exports: [f1], fullEveryDays: 4, expected: { kind: 'incremental', base: { exportId: 'e1' } } },
     { title: 'a full when the differential base is gone on the source', snapshots: [s2, s3], exports: [f1, i2], expected: { kind: 'full', reason: 'base gone' } },
     { title: 'a full when the chained base is gone on the source', snapshots: [s1, s4], exports: [f1, i2, i3], incremental: 'chained', expected: { kind: 'full', reason: 'base gone' } },
-    { title: 'a base renamed on the source is still found by guid', snapshots: [{ ...s1, name: 'renamed' }, s2], exports: [f1], expected: { kind: 'incremental', base: { name: 'renamed', exportId: 'e1' } } },
+    { title: 'a base renamed on the source is still found by guid', snapshots: [{ ...s1, name: 'renamed' as SnapshotName }, s2], exports: [f1], expected: { kind: 'incremental', base: { name: 'renamed', exportId: 'e1' } } },
     { title: '--force-full sends a full even when up to date', snapshots: [s1], exports: [f1], forceFull: true, expected: { kind: 'full', reason: 'forced' } },
     { title: 'an incremental whose base export is gone is ignored: chained from what is left', snapshots: [s1, s2, s3, s4], exports: [f1, i3], incremental: 'chained', expected: { kind: 'incremental', base: { exportId: 'e1' } } },
     { title: 'a target whose only full was deleted gets a full although incrementals remain', snapshots: [s1, s2, s3], exports: [i2], expected: { kind: 'full', reason: 'none yet' } },
