@@ -251,6 +251,16 @@ export type HostConfig = z.infer<typeof HostConfigSchema>;
 export type BackupEntry = z.infer<typeof BackupEntrySchema>;
 export type WireConfig = z.infer<typeof WireConfigSchema>;
 
+/** The ZFS peers an entry's `to:` names (its other names are export targets). */
+export function peersOf(config: Pick<FleetConfig, 'targets'>, entry: Pick<BackupEntry, 'to'>): string[] {
+  return entry.to.filter((name) => !Object.hasOwn(config.targets ?? {}, name));
+}
+
+/** The export targets an entry's `to:` names. */
+export function targetsOf(config: Pick<FleetConfig, 'targets'>, entry: Pick<BackupEntry, 'to'>): string[] {
+  return entry.to.filter((name) => Object.hasOwn(config.targets ?? {}, name));
+}
+
 /** An entry's settings with the fleet's `defaults:` filled in. */
 export function entrySettings(config: Pick<FleetConfig, 'defaults'>, entry: BackupEntry) {
   const defaults = config.defaults ?? {};

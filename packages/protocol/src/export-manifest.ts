@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DatasetNameSchema } from './names.ts';
 
@@ -58,4 +59,12 @@ export function datasetExportsPrefix(host: string, dataset: string): string {
 
 export function exportFolder(host: string, dataset: string, exportId: string): string {
   return `${datasetExportsPrefix(host, dataset)}${exportId}/`;
+}
+
+/** `20261203T150405Z-1a2b3c4d`: sorts by time; the random part keeps two runs in one second apart. */
+export function newExportId(now: Date, random: () => string = () => randomBytes(4).toString('hex')): string {
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.[0-9]{3}/, '')}-${random()}`;
 }

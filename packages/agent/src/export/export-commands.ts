@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { ExportInput } from '@zfs-fleet/protocol';
 import { buildSendArgs } from '@zfs-fleet/zfs';
 import { compressorArgv, decompressorArgv } from '../wire.ts';
@@ -6,14 +5,6 @@ import { compressorArgv, decompressorArgv } from '../wire.ts';
 /** Numbered so that a listing sorts them in stream order. */
 export function chunkName(index: number, compression: 'zstd' | 'none'): string {
   return `${String(index).padStart(8, '0')}${compression === 'zstd' ? '.zst' : ''}.age`;
-}
-
-/** `20261203T150405Z-1a2b3c4d`: sorts by time; the random part keeps two runs in one second apart. */
-export function newExportId(now: Date, random: () => string = () => randomBytes(4).toString('hex')): string {
-  return `${now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.[0-9]{3}/, '')}-${random()}`;
 }
 
 /** `zfs send` for one export: properties kept, raw for encrypted datasets, `-i` from the base alone. */

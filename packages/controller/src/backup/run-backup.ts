@@ -1,6 +1,6 @@
 import type pino from 'pino';
 import { planReplication, type ReplicationPlan } from '@zfs-fleet/plan';
-import { entrySettings, toFleetErrorFromClient, type DatasetTree, type FleetConfig, type FleetErrorShape, type ReplicateEvent, type ResumeTokenInfo, type SnapshotName } from '@zfs-fleet/protocol';
+import { entrySettings, toFleetErrorFromClient, type DatasetTree, type ExportEvent, type FleetConfig, type FleetErrorShape, type ReplicateEvent, type ResumeTokenInfo, type SnapshotName } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import { SessionPool } from '../agent/session-pool.ts';
 import { collectZfsCalls } from '../run/collect-zfs-calls.ts';
@@ -17,6 +17,9 @@ import { reportStep } from './report-step.ts';
 import { isUnitSuccessful, unitStatus, type HostReport, type RunReport, type UnitReport } from './run-report.ts';
 import { createSnapshotName } from './snapshot-name.ts';
 import { withPendingSnapshot } from './with-pending-snapshot.ts';
+import { isExportSuccessful, type ExportUnitReport } from '../export/export-report.ts';
+import { listExportUnits, runsStep, type ExportUnit } from '../export/export-units.ts';
+import { exportHost } from '../export/run-exports.ts';
 
 export interface BackupOptions {
   /** Source hosts to back up. */
@@ -41,6 +44,8 @@ export interface BackupOptions {
   onStep?: (host: string, dataset: string, step: SequenceStepReport) => void;
   /** Opens a host's agent session; over SSH when absent (tests pass an in-process one). */
   connect?: (host: string) => Promise<AgentSession>;
+  /** Live export events (start, progress, done), for progress display. */
+  onExportEvent?: (unit: ExportUnitReport, event: ExportEvent) => void;
 }
 
 export interface TransferProgress {
@@ -61,6 +66,8 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
   const allUnits = listUnits(config, { hosts: options.hosts, ...(options.only ? { only: options.only } : {}) });
   // An entry whose sequence has no replicate step is snapshotted and pruned, never sent.
   const units = allUnits.filter((unit) => entrySettings(config, unit.entry).sequence.includes('replicate'));
+  const exportUnits = listExportUnits(config, { hosts: options.hosts, ...(options.only ? { only: options.only } : {}) });
+  const exportReports: ExportUnitReport[] = [];
   const runs = new Map<string, HostRun>();
   const hosts: HostReport[] = distinct(options.hosts).map((host) => ({ host }));
   const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });
@@ -69,7 +76,8 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
     // Open every session at once: a peer's SSH handshake and agent start overlap the sources' snapshots and listings.
     for (const host of distinct(units.flatMap((unit) => [unit.host, unit.peer]))) void sessions.get(host).catch(() => undefined);
     const snapshot = options.snapshot || options.noSnapshot ? undefined : createSnapshotName(config.snapshotPrefix, startedAt);
-    const failedHosts = options.dryRun ? new Map<string, FleetErrorShape>() : await runHostPhases(allUnits, hosts, { sessions, snapshot, logger, config, options, startedAt, clock, runs });
+    const failedHosts = options.dryRun ? new Map<string, FleetErrorShape>() : await runHostPhases([...allUnits, ...exportUnits], hosts, { sessions, snapshot, logger, config, options, startedAt, clock, runs, exportUnits });
+    if (options.dryRun) exportReports.push(...(await planExports(exportUnits, { sessions, options, clock, logger, config })));
     const trees = await gatherTrees(
       sessions,
       units.filter((unit) => !failedHosts.has(unit.host)),
@@ -104,9 +112,11 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
     if (sequence) report.phases = unitPhases(report, sequence);
   }
   const pruned = [...runs.values()].flatMap((run) => run.pruned);
+  exportReports.push(...[...runs.values()].flatMap((run) => run.exports));
+  const exportPrunes = [...runs.values()].flatMap((run) => run.exportPrunes);
   reports.sort((a, b) => `${a.host} ${a.dataset} ${a.peer}`.localeCompare(`${b.host} ${b.dataset} ${b.peer}`));
   const durationMs = clock().getTime() - startedAt.getTime();
-  const ok = reports.every(isUnitSuccessful) && hosts.every((host) => !host.error) && sequences.every((sequence) => sequence.ok) && pruned.every((unit) => unit.status !== 'failed');
+  const ok = reports.every(isUnitSuccessful) && hosts.every((host) => !host.error) && sequences.every((sequence) => sequence.ok) && pruned.every((unit) => unit.status !== 'failed') && exportReports.every(isExportSuccessful) && exportPrunes.every(isExportSuccessful);
   return {
     command: options.dryRun ? 'plan' : 'backup',
     startedAt: startedAt.toISOString(),
@@ -116,7 +126,26 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
     hosts,
     ...(sequences.length > 0 ? { sequences } : {}),
     ...(pruned.length > 0 ? { prune: pruned } : {}),
+    ...(exportReports.length > 0 ? { exports: exportReports } : {}),
+    ...(exportPrunes.length > 0 ? { exportPrune: exportPrunes } : {}),
   };
+}
+
+/** `fleet plan`: what each export unit would send, from the targets' manifests; nothing runs. */
+async function planExports(units: readonly ExportUnit[], context: { sessions: SessionPool; options: BackupOptions; clock: () => Date; logger: pino.Logger; config: FleetConfig }): Promise<ExportUnitReport[]> {
+  const byHost = distinct(units.map((unit) => unit.host));
+  const reports = await Promise.all(
+    byHost.map(async (host) => {
+      const own = units.filter((unit) => unit.host === host && runsStep(context.config, unit.entry, 'export'));
+      try {
+        const session = await context.sessions.get(host);
+        return await exportHost({ host, session, units: own, now: context.clock, forceFull: context.options.forceFull, dryRun: true, logger: context.logger.child({ host }) });
+      } catch (error) {
+        return own.map((unit): ExportUnitReport => ({ host, dataset: unit.entry.dataset, target: unit.target, status: 'failed', error: toFleetErrorFromClient(error).toShape() }));
+      }
+    }),
+  );
+  return reports.flat();
 }
 
 /** Runs HOST_PHASES on every source host at once; returns the hosts that failed, with why. */
@@ -130,9 +159,10 @@ interface HostPhasesContext {
   clock: () => Date;
   /** Filled with each host's run, for FINISH_PHASES after the units. */
   runs: Map<string, HostRun>;
+  exportUnits: readonly ExportUnit[];
 }
 
-async function runHostPhases(units: readonly Unit[], hosts: HostReport[], context: HostPhasesContext): Promise<Map<string, FleetErrorShape>> {
+async function runHostPhases(units: ReadonlyArray<Pick<Unit, 'host' | 'entry'>>, hosts: HostReport[], context: HostPhasesContext): Promise<Map<string, FleetErrorShape>> {
   const failed = new Map<string, FleetErrorShape>();
   await Promise.all(
     distinct(units.map((unit) => unit.host)).map(async (host) => {
@@ -155,7 +185,25 @@ async function runHostPhases(units: readonly Unit[], hosts: HostReport[], contex
           logger,
           ...(options.onStep ? { onStep: options.onStep } : {}),
         });
-        const run: HostRun = { host, session, entries, ...(context.snapshot ? { snapshot: context.snapshot } : {}), report, logger, config: context.config, sequence, sessions: context.sessions, now: context.clock, units: [], pruned: [] };
+        const run: HostRun = {
+          host,
+          session,
+          entries,
+          ...(context.snapshot ? { snapshot: context.snapshot } : {}),
+          report,
+          logger,
+          config: context.config,
+          sequence,
+          sessions: context.sessions,
+          now: context.clock,
+          units: [],
+          pruned: [],
+          exportUnits: context.exportUnits.filter((unit) => unit.host === host),
+          exports: [],
+          exportPrunes: [],
+          forceFull: options.forceFull,
+          ...(options.onExportEvent ? { onExportEvent: options.onExportEvent } : {}),
+        };
         context.runs.set(host, run);
         outcome = await runPhases(HOST_PHASES, run);
         report.phases = outcome.phases;

@@ -1,4 +1,4 @@
-import type { FleetConfig } from '@zfs-fleet/protocol';
+import { peersOf, type FleetConfig } from '@zfs-fleet/protocol';
 import { isDue, nextDue, parseSchedule } from '../schedule/due.ts';
 import { summarizeJournal, unitKey, type JournalRecord } from '../state/journal.ts';
 
@@ -27,7 +27,7 @@ export function computeStatus(config: FleetConfig, journal: readonly JournalReco
   const rows: UnitStatusRow[] = [];
   for (const [host, hostConfig] of Object.entries(config.hosts)) {
     hostConfig.backups.forEach((entry, index) => {
-      for (const peer of entry.to) {
+      for (const peer of peersOf(config, entry)) {
         const unit = units.get(unitKey({ host, dataset: entry.dataset, peer }));
         const success = unit?.lastSuccess;
         const copy = unit?.newestCopy;

@@ -6,6 +6,7 @@ import { collectZfsCalls } from '../run/collect-zfs-calls.ts';
 import { gatherTrees, type Listed } from '../run/gather-trees.ts';
 import { destinationOf, distinct, listUnits, type Unit } from '../run/list-units.ts';
 import { verifyEntry, type VerifyRow } from './verify-entry.ts';
+import { verifyTargets, type ExportVerifyRow } from '../export/verify-targets.ts';
 
 export interface VerifyReport {
   command: 'verify';
@@ -14,6 +15,8 @@ export interface VerifyReport {
   rows: VerifyRow[];
   /** zfs invocations per host during this verify (constant: one listing per host). */
   zfsCalls: Record<string, number>;
+  /** Export targets: every chunk of every manifest (issue #12). */
+  exports?: ExportVerifyRow[];
 }
 
 /**
@@ -21,13 +24,15 @@ export interface VerifyReport {
  * each peer. Read-only: one `zfs get` on each source and one on each peer. An unreachable host
  * is reported as such, never as missing data.
  */
-export async function runVerify(config: FleetConfig, options: { hosts: string[]; now?: Date; autoInstall?: boolean; connect?: (host: string) => Promise<AgentSession> }, logger: pino.Logger): Promise<VerifyReport> {
+export async function runVerify(config: FleetConfig, options: { hosts: string[]; now?: Date; autoInstall?: boolean; connect?: (host: string) => Promise<AgentSession>; hashPercent?: number; target?: string }, logger: pino.Logger): Promise<VerifyReport> {
   const now = options.now ?? new Date();
   const units = listUnits(config, { hosts: options.hosts });
   const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });
   let rows: VerifyRow[];
   let zfsCalls: Record<string, number>;
+  let exports: ExportVerifyRow[];
   try {
+    exports = await verifyTargets(config, { hosts: options.hosts, hashPercent: options.hashPercent ?? 0, now, ...(options.target ? { target: options.target } : {}) }, sessions);
     const trees = await gatherTrees(sessions, units);
     rows = units.flatMap((unit) => {
       const [source, copy] = [trees.source(unit), trees.copy(unit)];
@@ -42,7 +47,7 @@ export async function runVerify(config: FleetConfig, options: { hosts: string[];
     await sessions.closeAll();
   }
   rows.sort((a, b) => `${a.host} ${a.peer} ${a.dataset}`.localeCompare(`${b.host} ${b.peer} ${b.dataset}`));
-  return { command: 'verify', ok: rows.every((row) => row.status === 'OK'), checkedAt: now.toISOString(), rows, zfsCalls };
+  return { command: 'verify', ok: rows.every((row) => row.status === 'OK') && exports.every((row) => row.status === 'ok'), checkedAt: now.toISOString(), rows, zfsCalls, ...(exports.length > 0 ? { exports } : {}) };
 }
 
 function unreachable(unit: Unit, who: string, listed: Extract<Listed, { ok: false }>): VerifyRow {
