@@ -37,5 +37,7 @@ export function encryptArgv(recipients: readonly string[], outputPath: string): 
   return ['age', '--encrypt', ...recipients.flatMap((recipient) => ['-r', recipient]), '-o', outputPath];
 }
 
-/** The identity arrives on fd 3, a pipe the agent writes and closes: never argv, never a file. */
-export const DECRYPT_ARGV = ['age', '--decrypt', '-i', '/dev/fd/3'] as const;
+/** The identity arrives through a FIFO the agent writes and closes: never argv, never a file's content on disk. */
+export function decryptArgv(identityPath: string): string[] {
+  return ['age', '--decrypt', '-i', identityPath];
+}

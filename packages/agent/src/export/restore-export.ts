@@ -1,16 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { type ExportManifest, exportFolder, FleetError, type RestoreExportEvent, type RestoreExportInput } from '@zfs-fleet/protocol';
 import { buildRecvArgs } from '@zfs-fleet/zfs';
 import type { AgentContext } from '../context.ts';
 import { replicationIdentity } from '../replication-keys.ts';
 import { buildPeerSshArgs } from '../ssh-command.ts';
 import { assertSucceeded, childOutcome, writeWithBackpressure } from './child-outcome.ts';
-import { DECRYPT_ARGV, decompressArgv } from './export-commands.ts';
+import { decompressArgv, decryptArgv } from './export-commands.ts';
+import { createIdentityFifo } from './identity-fifo.ts';
 import { createExportStorage } from './storage/create-export-storage.ts';
 import type { ExportStorage } from './storage/export-storage.ts';
 import { verifyExports } from './verify-exports.ts';
+
+type IdentityFifo = Awaited<ReturnType<typeof createIdentityFifo>>;
 import os from 'node:os';
 import path from 'node:path';
 
@@ -36,10 +39,15 @@ export async function* restoreExport(ctx: AgentContext, input: RestoreExportInpu
     );
   }
   yield { type: 'verified', chunks: verified.chunks, bytes: input.chain.reduce((sum, manifest) => sum + manifest.stream.bytes, 0) };
-  for (const manifest of input.chain) {
-    signal?.throwIfAborted();
-    const streamBytes = await receiveOne(ctx, storage, input, manifest, signal);
-    yield { type: 'received', exportId: manifest.exportId, snapshot: manifest.snapshot.name, streamBytes };
+  const identity = await createIdentityFifo(input.identity);
+  try {
+    for (const manifest of input.chain) {
+      signal?.throwIfAborted();
+      const streamBytes = await receiveOne(ctx, storage, input, manifest, identity, signal);
+      yield { type: 'received', exportId: manifest.exportId, snapshot: manifest.snapshot.name, streamBytes };
+    }
+  } finally {
+    await identity.remove();
   }
   yield { type: 'done', durationMs: Math.round(performance.now() - startedAt) };
 }
@@ -51,7 +59,7 @@ async function startReceiver(input: RestoreExportInput): Promise<{ command: stri
   return { command: 'ssh', child: spawn('ssh', argv, { stdio: ['pipe', 'ignore', 'pipe'] }) };
 }
 
-async function receiveOne(ctx: AgentContext, storage: ExportStorage, input: RestoreExportInput, manifest: ExportManifest, signal: AbortSignal | undefined): Promise<number> {
+async function receiveOne(ctx: AgentContext, storage: ExportStorage, input: RestoreExportInput, manifest: ExportManifest, identity: IdentityFifo, signal: AbortSignal | undefined): Promise<number> {
   const log = ctx.logger.child({ exportId: manifest.exportId, into: input.into });
   const receiver = await startReceiver(input);
   const received = childOutcome(receiver.command, receiver.child);
@@ -83,7 +91,7 @@ async function receiveOne(ctx: AgentContext, storage: ExportStorage, input: Rest
     plainOutput?.catch(() => undefined);
     for (const chunk of manifest.chunks) {
       const key = `${exportFolder(input.host, manifest.dataset, manifest.exportId)}${chunk.name}`;
-      await decryptChunk(storage, key, chunk, input.identity, decompressor ? (data) => writeWithBackpressure(decompressor.stdin, data) : forward, input.target.name, manifest.exportId);
+      await decryptChunk(storage, key, chunk, identity, decompressor ? (data) => writeWithBackpressure(decompressor.stdin, data) : forward, input.target.name, manifest.exportId);
     }
     decompressor?.stdin.end();
     await plainOutput;
@@ -104,8 +112,11 @@ async function receiveOne(ctx: AgentContext, storage: ExportStorage, input: Rest
     log.info({ streamBytes, snapshot: manifest.snapshot.name }, 'export received');
     return streamBytes;
   } catch (error) {
+    // A receiver that exited on its own says why (its stderr); the broken pipe it left does not.
+    const exitedFirst = receiver.child.exitCode !== null || receiver.child.signalCode !== null;
     killAll();
-    await received;
+    const outcome = await received;
+    if (exitedFirst) assertSucceeded([outcome], `receiving export ${manifest.exportId} into ${input.into}`);
     throw error;
   } finally {
     signal?.removeEventListener('abort', killAll);
@@ -116,13 +127,13 @@ async function receiveOne(ctx: AgentContext, storage: ExportStorage, input: Rest
  * One chunk through `age -d`, the identity written into fd 3 and closed at once. The stored
  * bytes are hashed on the way in; a mismatch fails before the chunk's last bytes reach age.
  */
-async function decryptChunk(storage: ExportStorage, key: string, chunk: ExportManifest['chunks'][number], identity: string, output: (data: Buffer) => Promise<void>, target: string, exportId: string): Promise<void> {
-  const age = spawn(DECRYPT_ARGV[0], DECRYPT_ARGV.slice(1), { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+async function decryptChunk(storage: ExportStorage, key: string, chunk: ExportManifest['chunks'][number], identity: IdentityFifo, output: (data: Buffer) => Promise<void>, target: string, exportId: string): Promise<void> {
+  const [command, ...args] = decryptArgv(identity.path);
+  const age = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const decrypted = childOutcome('age', age);
-  const identityPipe = age.stdio[3] as Writable;
-  identityPipe.on('error', () => undefined);
-  identityPipe.end(identity);
   age.stdin.on('error', () => undefined);
+  const fed = identity.feed(age);
+  fed.catch(() => undefined);
   const plain = (async () => {
     for await (const data of age.stdout as AsyncIterable<Buffer>) await output(data);
   })();
@@ -142,10 +153,13 @@ async function decryptChunk(storage: ExportStorage, key: string, chunk: ExportMa
     }
     if (last) await writeWithBackpressure(age.stdin, last);
     age.stdin.end();
+    await fed;
     await plain;
     assertSucceeded([await decrypted], `decrypting chunk ${chunk.name} of export ${exportId}`);
   } catch (error) {
+    const exitedFirst = age.exitCode !== null;
     age.kill('SIGKILL');
+    if (exitedFirst) assertSucceeded([await decrypted], `decrypting chunk ${chunk.name} of export ${exportId}`);
     throw error;
   }
 }

@@ -144,7 +144,9 @@ describe('runExport to a directory target', () => {
       compression: 'none',
     };
     const events = await drain(runExport(ctx, input, undefined));
-    const manifest = (events.at(-1) as { manifest: never }).manifest as ReturnType<typeof ExportManifestSchema.parse>;
+    const last = events.at(-1);
+    if (last?.type !== 'done') throw new Error('no done event');
+    const manifest = last.manifest;
     expect(manifest.chunks.map((chunk) => chunk.name)).toEqual(['00000000.age', '00000001.age', '00000002.age']);
     const chunkFile = path.join(root, 'zfs-fleet-v1/src1/tank/data/20261203T150405Z-0a0b0c0d/00000001.age');
     const bytes = readFileSync(chunkFile);

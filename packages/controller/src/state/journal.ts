@@ -23,7 +23,9 @@ export const JournalRecordSchema = z.object({
   finishedAt: z.string(),
   host: z.string(),
   dataset: z.string(),
+  /** A ZFS peer's host name, or an export target's name (then `kind: target`). */
   peer: z.string(),
+  kind: z.enum(['peer', 'target']).optional(),
   status: z.enum(['ok', 'up-to-date', 'blocked', 'failed']),
   bytes: z.number(),
   durationMs: z.number(),

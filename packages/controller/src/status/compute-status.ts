@@ -1,4 +1,4 @@
-import { peersOf, type FleetConfig } from '@zfs-fleet/protocol';
+import type { FleetConfig } from '@zfs-fleet/protocol';
 import { isDue, nextDue, parseSchedule } from '../schedule/due.ts';
 import { summarizeJournal, unitKey, type JournalRecord } from '../state/journal.ts';
 
@@ -27,7 +27,8 @@ export function computeStatus(config: FleetConfig, journal: readonly JournalReco
   const rows: UnitStatusRow[] = [];
   for (const [host, hostConfig] of Object.entries(config.hosts)) {
     hostConfig.backups.forEach((entry, index) => {
-      for (const peer of peersOf(config, entry)) {
+      // Export targets are rows like peers: their newest export's age against the entry's rpo.
+      for (const peer of entry.to) {
         const unit = units.get(unitKey({ host, dataset: entry.dataset, peer }));
         const success = unit?.lastSuccess;
         const copy = unit?.newestCopy;
