@@ -33,7 +33,7 @@ export async function scenarioExport(options) {
       await hostSh(HOST, `rm -rf ${TARGET_DIR}/zfs-fleet-v1`);
       const { wallMs, report, controller } = await runFleet(config, [HOST, '--force-full']);
       const [exported] = report.exports ?? [];
-      if (!exported || exported.status !== 'ok' || exported.action !== 'full') throw new Error(`fleet: expected one full export, got ${JSON.stringify(report.exports)}`);
+      if (exported?.status !== 'ok' || exported.action !== 'full') throw new Error(`fleet: expected one full export, got ${JSON.stringify(report.exports)}`);
       return { transferMs: exported.durationMs, wallMs, streamBytes: exported.streamBytes, storedBytes: exported.storedBytes, chunks: exported.chunks, controller };
     },
     raw: async () => {

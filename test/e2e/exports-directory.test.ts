@@ -98,6 +98,8 @@ describe('exports to a directory target', () => {
     expect(restore.exitCode, restore.stdout + restore.stderr).toBe(0);
     expect(restore.json.chain.map((link: { exportId: string }) => link.exportId)).toEqual([full.exportId, incremental.exportId]);
     for (const file of ['a.bin', 'b.bin']) expect(await hashFile('src2', restored, file)).toBe(await hashFile('src1', setup.dataset, file));
+    const status = await runFleet(setup.config, ['status', '--json']);
+    expect(status.json.rows.find((row: { peer: string }) => row.peer === 'nas')).toMatchObject({ host: 'src1', dataset: setup.dataset, newestCopy: { snapshot: incremental.snapshot.name } });
     const restoredGuids = await snapshotGuids('src2', restored);
     expect(restoredGuids.get(full.snapshot.name)).toBe(full.snapshot.guid);
     expect(restoredGuids.get(incremental.snapshot.name)).toBe(incremental.snapshot.guid);
@@ -252,5 +254,8 @@ describe('exports to a directory target', () => {
     expect(unreachableRun.exitCode).toBe(1);
     expect(unreachableRun.json.exports).toMatchObject([{ target: 'nas', status: 'failed', error: { code: 'TARGET_UNREACHABLE', message: expect.stringContaining(`directory ${missingRoot}`) } }]);
     expect((await lab().exec('src1', ['test', '-e', missingRoot], { reject: false })).exitCode).not.toBe(0);
+    const doctor = await runFleet(unreachable, ['doctor', 'src1']);
+    expect(doctor.stdout).toContain(`cannot use export target "nas": TARGET_UNREACHABLE: directory ${missingRoot}`);
+    expect(doctor.stdout).toMatch(/export tools.*age and zstd are installed/);
   });
 });
