@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DeleteExportsInputSchema, EXPORT_LAYOUT, ExportInputSchema, initFleetTRPC, ListExportsInputSchema, RestoreExportInputSchema, TargetConfigSchema, toFleetError, VerifyExportsInputSchema } from '@zfs-fleet/protocol';
 import type { AgentContext } from '../context.ts';
 import { deleteExports } from './delete-exports.ts';
+import { cleanIncompleteUploads } from './incomplete-uploads.ts';
 import { listExports } from './list-exports.ts';
 import { restoreExport } from './restore-export.ts';
 import { runExport } from './run-export.ts';
@@ -33,6 +34,13 @@ export const exportRouter = t.router({
   }),
 
   restore: t.procedure.input(RestoreExportInputSchema).subscription(({ ctx, input, signal }) => restoreExport(ctx, input, signal)),
+
+  /** `fleet verify` (listed; with `abortBefore`, `--cleanup` aborts them): multipart uploads never completed. */
+  incompleteUploads: t.procedure.input(z.object({ target: TargetRefSchema, host: z.string().min(1), abortBefore: z.iso.datetime().optional() })).mutation(async ({ ctx, input }) => {
+    const result = await cleanIncompleteUploads(storageFor(ctx, input.target), `${EXPORT_LAYOUT}/${input.host}/`, input.abortBefore ? new Date(input.abortBefore) : undefined);
+    if (result.aborted.length > 0) ctx.logger.warn({ target: input.target.name, aborted: result.aborted }, 'incomplete multipart uploads aborted');
+    return result;
+  }),
 
   /** For `fleet doctor`: the target answers a listing, and the tools an export needs are here. */
   check: t.procedure.input(z.object({ target: TargetRefSchema })).query(async ({ ctx, input }) => {

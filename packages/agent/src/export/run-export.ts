@@ -2,13 +2,17 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type ExportChunk, type ExportEvent, type ExportInput, type ExportManifest, exportFolder, EXPORT_LAYOUT, FLEET_VERSION, FleetError, MANIFEST_NAME } from '@zfs-fleet/protocol';
+import { datasetExportsPrefix, type ExportChunk, type ExportEvent, type ExportInput, type ExportManifest, exportFolder, EXPORT_LAYOUT, FLEET_VERSION, FleetError, MANIFEST_NAME } from '@zfs-fleet/protocol';
 import { listTree } from '@zfs-fleet/zfs';
 import type { AgentContext } from '../context.ts';
 import { type ChunkEncoder, startChunkEncoder } from './chunk-encoder.ts';
+import { cleanIncompleteUploads } from './incomplete-uploads.ts';
 import { chunkName, exportCompression, exportSendArgs } from './export-commands.ts';
 import { createExportStorage } from './storage/create-export-storage.ts';
 import type { ExportStorage } from './storage/export-storage.ts';
+
+/** A multipart upload older than this was killed, not in progress. */
+const INCOMPLETE_UPLOAD_AGE_MS = 86_400_000;
 
 /** Chunks being finished (hashed, stored) while the next one encodes: one in flight keeps both cores busy. */
 const FINISHING_AT_ONCE = 1;
@@ -33,6 +37,9 @@ export async function* runExport(ctx: AgentContext, input: ExportInput, signal: 
   const folder = exportFolder(input.host, input.dataset, input.exportId);
   // Reaches the target (a missing directory, an unreachable endpoint) before anything is spooled.
   await storage.list(folder);
+  // Every export run clears what killed uploads of this dataset left on an object store, after a day.
+  const cleaned = await cleanIncompleteUploads(storage, datasetExportsPrefix(input.host, input.dataset), new Date(Date.parse(input.createdAt) - INCOMPLETE_UPLOAD_AGE_MS));
+  if (cleaned.aborted.length > 0) log.warn({ aborted: cleaned.aborted }, 'incomplete multipart uploads older than a day aborted');
   const spool = path.join(storage.spoolDirectory ?? path.join(os.tmpdir(), 'zfs-fleet-spool'), input.exportId);
   await mkdir(spool, { recursive: true, mode: 0o700 });
   yield { type: 'start', dataset: input.dataset, target: input.target.name, exportId: input.exportId, kind: base ? 'incremental' : 'full', estimatedBytes: dataset.referencedBytes };

@@ -22,6 +22,32 @@ export interface ExportVerifyRow {
   error?: FleetErrorShape;
 }
 
+/** Multipart uploads never completed on one target (object stores only), and what `--cleanup` aborted. */
+export interface IncompleteUploadsRow {
+  host: string;
+  target: string;
+  found: Array<{ key: string; uploadId: string; initiatedAt: string }>;
+  aborted: string[];
+  error?: FleetErrorShape;
+}
+
+/** Per (host, target): the incomplete uploads below the host's folder; with `cleanup`, aborted. Never throws. */
+export async function checkIncompleteUploads(config: FleetConfig, options: { hosts: readonly string[]; cleanup: boolean; now: Date; target?: string }, sessions: Sessions): Promise<IncompleteUploadsRow[]> {
+  const seen = new Set<string>();
+  const units = listExportUnits(config, { hosts: options.hosts }).filter((unit) => (!options.target || unit.target === options.target) && !seen.has(`${unit.host} ${unit.target}`) && seen.add(`${unit.host} ${unit.target}`));
+  const rows: IncompleteUploadsRow[] = [];
+  for (const unit of units.filter((candidate) => candidate.targetConfig.type === 's3')) {
+    try {
+      const session = await sessions.get(unit.host);
+      const result = await session.agent.exports.incompleteUploads.mutate({ target: targetRef(unit), host: unit.host, ...(options.cleanup ? { abortBefore: options.now.toISOString() } : {}) });
+      if (result.found.length > 0) rows.push({ host: unit.host, target: unit.target, ...result });
+    } catch (error) {
+      rows.push({ host: unit.host, target: unit.target, found: [], aborted: [], error: toFleetErrorFromClient(error).toShape() });
+    }
+  }
+  return rows;
+}
+
 /**
  * Every chunk of every committed export of the hosts' entries, on each of their targets: it
  * exists with its size, and (deep, or a sampled share) its sha256. Read-only.

@@ -19,6 +19,10 @@ export function formatVerifyReport(report: VerifyReport, options: { colour: bool
     ...row.unreadable.map((entry) => `    unreadable manifest ${entry.key}: ${entry.reason}`),
     ...(row.error ? [`    ${row.error.code}: ${row.error.message}`] : []),
   ]);
+  for (const row of report.incompleteUploads ?? []) {
+    exportLines.push(`${row.error ? 'FAILED' : 'WARN'} ${row.host} ⇒ target ${row.target}: ${row.found.length} incomplete multipart upload(s), ${row.aborted.length} aborted${row.error ? `: ${row.error.code}: ${row.error.message}` : ''}`);
+    for (const upload of row.found) exportLines.push(`    ${upload.key} (upload ${upload.uploadId}, initiated ${upload.initiatedAt})${row.aborted.includes(upload.uploadId) ? ': aborted' : ''}`);
+  }
   const badExports = (report.exports ?? []).filter((row) => row.status !== 'ok').length;
   const exportFooter = report.exports?.length ? (badExports === 0 ? ` All ${report.exports.length} export chain(s) verified.` : ` ${badExports} of ${report.exports.length} export chain(s) have problems.`) : '';
   return [formatTable(rows), ...(notes.length ? ['', ...notes] : []), ...(exportLines.length ? ['', 'Export targets:', ...exportLines] : []), '', footer + exportFooter].join('\n');

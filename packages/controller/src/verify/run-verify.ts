@@ -6,7 +6,7 @@ import { collectZfsCalls } from '../run/collect-zfs-calls.ts';
 import { gatherTrees, type Listed } from '../run/gather-trees.ts';
 import { destinationOf, distinct, listUnits, type Unit } from '../run/list-units.ts';
 import { verifyEntry, type VerifyRow } from './verify-entry.ts';
-import { verifyTargets, type ExportVerifyRow } from '../export/verify-targets.ts';
+import { checkIncompleteUploads, verifyTargets, type ExportVerifyRow, type IncompleteUploadsRow } from '../export/verify-targets.ts';
 
 export interface VerifyReport {
   command: 'verify';
@@ -17,6 +17,8 @@ export interface VerifyReport {
   zfsCalls: Record<string, number>;
   /** Export targets: every chunk of every manifest (issue #12). */
   exports?: ExportVerifyRow[];
+  /** Object-store targets: multipart uploads never completed, and those `--cleanup` aborted. */
+  incompleteUploads?: IncompleteUploadsRow[];
 }
 
 /**
@@ -24,14 +26,16 @@ export interface VerifyReport {
  * each peer. Read-only: one `zfs get` on each source and one on each peer. An unreachable host
  * is reported as such, never as missing data.
  */
-export async function runVerify(config: FleetConfig, options: { hosts: string[]; now?: Date; autoInstall?: boolean; connect?: (host: string) => Promise<AgentSession>; hashPercent?: number; target?: string }, logger: pino.Logger): Promise<VerifyReport> {
+export async function runVerify(config: FleetConfig, options: { hosts: string[]; now?: Date; autoInstall?: boolean; connect?: (host: string) => Promise<AgentSession>; hashPercent?: number; target?: string; cleanup?: boolean }, logger: pino.Logger): Promise<VerifyReport> {
   const now = options.now ?? new Date();
   const units = listUnits(config, { hosts: options.hosts });
   const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });
   let rows: VerifyRow[];
   let zfsCalls: Record<string, number>;
   let exports: ExportVerifyRow[];
+  let uploads: IncompleteUploadsRow[];
   try {
+    uploads = await checkIncompleteUploads(config, { hosts: options.hosts, cleanup: options.cleanup === true, now, ...(options.target ? { target: options.target } : {}) }, sessions);
     exports = await verifyTargets(config, { hosts: options.hosts, hashPercent: options.hashPercent ?? 0, now, ...(options.target ? { target: options.target } : {}) }, sessions);
     const trees = await gatherTrees(sessions, units);
     rows = units.flatMap((unit) => {
@@ -47,7 +51,7 @@ export async function runVerify(config: FleetConfig, options: { hosts: string[];
     await sessions.closeAll();
   }
   rows.sort((a, b) => `${a.host} ${a.peer} ${a.dataset}`.localeCompare(`${b.host} ${b.peer} ${b.dataset}`));
-  return { command: 'verify', ok: rows.every((row) => row.status === 'OK') && exports.every((row) => row.status === 'ok'), checkedAt: now.toISOString(), rows, zfsCalls, ...(exports.length > 0 ? { exports } : {}) };
+  return { command: 'verify', ok: rows.every((row) => row.status === 'OK') && exports.every((row) => row.status === 'ok'), checkedAt: now.toISOString(), rows, zfsCalls, ...(exports.length > 0 ? { exports } : {}), ...(uploads.length > 0 ? { incompleteUploads: uploads } : {}) };
 }
 
 function unreachable(unit: Unit, who: string, listed: Extract<Listed, { ok: false }>): VerifyRow {
