@@ -94,24 +94,27 @@ describe('replication correctness against syncoid-like situations (#17)', () => 
     await createDatasets('src1', [dataset]);
     cleanUpPeer('backup1', copy);
     const config = await writeFleetConfig({ src1: [{ dataset, to: ['backup1'] }] });
+    // @duplicate goes first on its own, then a later snapshot: the base that survives the reuse.
     await lab().zfs('src1', ['snapshot', `${dataset}@duplicate`]);
-    expect((await backup(config)).exitCode).toBe(0);
+    expect((await backup(config, '--no-snapshot')).exitCode).toBe(0);
+    await lab().zfs('src1', ['snapshot', `${dataset}@keep`]);
+    expect((await backup(config, '--no-snapshot')).exitCode).toBe(0);
     const oldGuid = (await snapshotGuids('backup1', copy)).get('duplicate');
     expect(oldGuid).toBeDefined();
 
     await lab().zfs('src1', ['destroy', `${dataset}@duplicate`]);
     await writeRandomFile('src1', dataset, 'new.bin', 20_000);
     await lab().zfs('src1', ['snapshot', `${dataset}@duplicate`]);
-    const blocked = await backup(config);
+    const blocked = await backup(config, '--no-snapshot');
     expect(blocked.exitCode, blocked.stdout).toBe(1);
     const [step] = stepsOf(blocked);
     expect(step).toMatchObject({ action: 'blocked', code: 'SNAPSHOT_NAME_CONFLICT' });
     expect(step!.reason).toContain('@duplicate');
     expect((await snapshotGuids('backup1', copy)).get('duplicate')).toBe(oldGuid);
 
-    const forced = await backup(config, '--force');
+    const forced = await backup(config, '--no-snapshot', '--force');
     expect(forced.exitCode, forced.stdout + forced.stderr).toBe(0);
-    expect(stepsOf(forced)[0]).toMatchObject({ action: 'incremental', destroys: ['duplicate'] });
+    expect(stepsOf(forced)[0]).toMatchObject({ action: 'incremental', from: 'keep', destroys: ['duplicate'] });
     expect(await snapshotGuids('backup1', copy)).toEqual(await snapshotGuids('src1', dataset));
     expect(await hashFile('backup1', copy, 'new.bin')).toBe(await hashFile('src1', dataset, 'new.bin'));
   });

@@ -2,13 +2,15 @@ import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, onTestFinished, test } from 'vitest';
-import { cleanUpPeer, createDatasets, lab, runFleet, snapshotGuids, uniqueName, writeFleetConfig } from './support/fleet.ts';
+import { cleanUpPeer, createDatasets, journalOf, lab, runFleet, snapshotGuids, uniqueName, writeFleetConfig } from './support/fleet.ts';
 
 /** Every snapshot of a tree, as `zfs list` prints it: what "changes nothing" is compared on. */
 const listSnapshots = (host: string, dataset: string) =>
   lab()
     .zfs(host, ['list', '-H', '-t', 'snapshot', '-r', '-o', 'name', dataset])
     .catch(() => '');
+/** The journal's prune records (`kind: prune`), as an operator would read them with jq. */
+const pruneRecords = async (config: string) => (await journalOf(config)).filter((record) => record.kind === 'prune');
 const day = (n: number) => `2030-03-${String(n).padStart(2, '0')}T12:00:00Z`;
 
 test('fleet prune leaves exactly keep: on the source and peerKeep: on the peer; foreign and held snapshots stay; the next backup is incremental; --dry-run changes nothing', async () => {
@@ -55,6 +57,8 @@ test('fleet prune leaves exactly keep: on the source and peerKeep: on the peer; 
   expect(text.stdout).toMatch(new RegExp(`src1 ${dataset}@${nameAt(day(3))}\\s+destroy\\s+beyond daily 2`));
   expect(text.stdout).toContain('Dry run: nothing was destroyed.');
 
+  expect(await pruneRecords(config)).toEqual([]);
+
   const pruned = await runFleet(config, ['prune', '--all', '--json', '--now', '2030-03-07T13:00:00Z']);
   expect(pruned.exitCode, pruned.stderr).toBe(0);
   expect([...(await snapshotGuids('src1', dataset)).keys()].sort()).toEqual([nameAt(day(1)), nameAt(day(6)), nameAt(day(7)), 'manual-before-upgrade'].sort());
@@ -62,6 +66,12 @@ test('fleet prune leaves exactly keep: on the source and peerKeep: on the peer; 
   expect(pruned.json.units.map((u: { on: string; destroyed: number }) => [u.on, u.destroyed]).sort()).toEqual([
     ['backup1', 3],
     ['src1', 4],
+  ]);
+  // On record: each side's prune with every snapshot it destroyed.
+  const records = await pruneRecords(config);
+  expect(records.map((record) => [record.command, record.on, record.status, [...record.destroyed].sort()]).sort()).toEqual([
+    ['prune', 'backup1', 'ok', [1, 2, 3].map((n) => `${copy}@${nameAt(day(n))}`).sort()],
+    ['prune', 'src1', 'ok', [2, 3, 4, 5].map((n) => `${dataset}@${nameAt(day(n))}`).sort()],
   ]);
 
   // The base survived on both sides, so the next backup is an incremental from it.

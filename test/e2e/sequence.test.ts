@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { expect, test } from 'vitest';
-import { cleanUpPeer, createDatasets, FLEET_BIN, lab, runFleet, snapshotGuids, uniqueName, writeFleetConfig } from './support/fleet.ts';
+import { cleanUpPeer, createDatasets, FLEET_BIN, journalOf, lab, runFleet, snapshotGuids, uniqueName, writeFleetConfig } from './support/fleet.ts';
 
 type Step = { step: string; status: string; detail?: string; error?: { code: string; message: string }; hooks?: Array<{ exitCode: number | null; timedOut: boolean; stderrTail: string }> };
 const stepsOf = (run: { json: { sequences: Array<{ dataset: string; steps: Step[] }> } }, dataset: string) => run.json.sequences.find((s) => s.dataset === dataset)!.steps;
@@ -18,6 +18,21 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Pids of live processes whose environment holds `FLEET_DATASET=<dataset>`: a hook and everything it started. */
+function processesOfHook(dataset: string): number[] {
+  const wanted = `FLEET_DATASET=${dataset}`;
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(wanted) && isAlive(Number(pid));
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
 }
 
 /** Reads a file of a backup copy (received unmounted: mount it first). */
@@ -79,6 +94,8 @@ test('a hook that sleeps past its timeout is killed with its children, and repor
   const child = Number(await readFile(path.join(marks, 'child.pid'), 'utf8'));
   expect(child).toBeGreaterThan(0);
   expect(isAlive(child)).toBe(false);
+  // Nothing the hook started is left: not its shell, not the background sleep.
+  expect(processesOfHook(dataset)).toEqual([]);
   expect((await snapshotGuids('src1', dataset)).size).toBe(0);
 });
 
@@ -112,6 +129,9 @@ test('two controllers with their own state: one runs, the other is LOCKED naming
   const prune = await runFleet(second, ['prune', 'src1', '--json']);
   expect(prune.exitCode).toBe(1);
   expect(prune.json.units[0]).toMatchObject({ status: 'failed', error: { code: 'LOCKED' } });
+  // The refused prune is on record in the second controller's journal.
+  const refusals = await journalOf(second);
+  expect(refusals.filter((record) => record.kind === 'prune')).toMatchObject([{ command: 'prune', on: 'src1', status: 'failed', destroyed: [], error: { code: 'LOCKED' } }]);
 
   // The first controller dies mid-run (inside its hook); the next run still gets the entry done.
   running.kill('SIGKILL');
@@ -126,17 +146,43 @@ test('two controllers with their own state: one runs, the other is LOCKED naming
 test('a sequence without replicate snapshots and prunes only; an invalid sequence is a config error (exit 2, nothing touched)', async () => {
   const dataset = `tank/${uniqueName('Seq')}`;
   await createDatasets('src1', [dataset]);
-  const entry = { dataset, to: ['backup1'], sequence: ['lock', 'snapshot', 'pruneSnapshots', 'unlock'], keep: { daily: 1 } };
+  const entry = { dataset, to: ['backup1'], schedule: '0 12 * * *', sequence: ['lock', 'snapshot', 'pruneSnapshots', 'unlock'], keep: { daily: 1 } };
   const config = await writeFleetConfig({ src1: [entry as never] });
   let last = '';
+  const taken: string[] = [];
   for (const now of ['2030-04-01T12:00:00Z', '2030-04-02T12:00:00Z', '2030-04-03T12:00:00Z']) {
     const run = await runFleet(config, ['backup', 'src1', '--json'], { FLEET_NOW: now });
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.json.units).toEqual([]);
     expect(stepsOf(run, dataset).map((s) => `${s.step}:${s.status}`)).toEqual(['lock:ok', 'snapshot:ok', 'pruneSnapshots:ok', 'unlock:ok']);
     last = run.json.hosts.find((h: { host: string }) => h.host === 'src1').snapshot;
+    taken.push(last);
+    expect(run.json.prune).toMatchObject([
+      { on: 'src1', status: 'ok' },
+      { on: 'backup1', status: 'ok' },
+    ]);
   }
+  // No unit records (nothing was sent), but each run is on record: its steps and snapshot, and its prune with what it destroyed.
+  const journal = await journalOf(config);
+  expect(journal.filter((record) => record.kind === undefined)).toEqual([]);
+  expect(journal.filter((record) => record.kind === 'sequence').map((record) => [record.status, record.snapshot, record.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`).join(' ')])).toEqual(
+    taken.map((name) => ['ok', name, 'lock:ok snapshot:ok pruneSnapshots:ok unlock:ok']),
+  );
+  expect(journal.filter((record) => record.on === 'src1').map((record) => [record.command, record.status, record.destroyed.length])).toEqual([
+    ['backup', 'ok', 0],
+    ['backup', 'ok', 1],
+    ['backup', 'ok', 1],
+  ]);
   expect(last).toMatch(/^fleet-20300403T12/);
+  expect([...(await snapshotGuids('src1', dataset)).keys()]).toEqual([last]);
+  // The scheduler reads that record: not due again the same day, due the next.
+  const sameDay = await runFleet(config, ['run', '--due', '--json'], { FLEET_NOW: '2030-04-03T12:30:00Z' });
+  expect(sameDay.json).toEqual({ command: 'run', ok: true, units: [] });
+  expect([...(await snapshotGuids('src1', dataset)).keys()]).toEqual([last]);
+  const nextDay = await runFleet(config, ['run', '--due', '--json'], { FLEET_NOW: '2030-04-04T12:00:30Z' });
+  expect(nextDay.exitCode, nextDay.stderr).toBe(0);
+  last = nextDay.json.hosts.find((h: { host: string }) => h.host === 'src1').snapshot;
+  expect(last).toMatch(/^fleet-20300404T12/);
   expect([...(await snapshotGuids('src1', dataset)).keys()]).toEqual([last]);
   expect(
     await lab()
@@ -145,7 +191,7 @@ test('a sequence without replicate snapshots and prunes only; an invalid sequenc
   ).toBe('none');
 
   const invalid = await writeFleetConfig({ src1: [{ ...entry, sequence: ['lock', 'pruneSnapshots', 'snapshot', 'unlock'] } as never] });
-  const refused = await runFleet(invalid, ['backup', 'src1', '--json'], { FLEET_NOW: '2030-04-04T12:00:00Z' });
+  const refused = await runFleet(invalid, ['backup', 'src1', '--json'], { FLEET_NOW: '2030-04-05T12:00:00Z' });
   expect(refused.exitCode).toBe(2);
   expect(refused.json.error).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('hosts.src1.backups.0.sequence.2: "snapshot" cannot come after "pruneSnapshots"') });
   expect([...(await snapshotGuids('src1', dataset)).keys()]).toEqual([last]);

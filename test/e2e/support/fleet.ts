@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,16 @@ export async function writeFleetConfig(backups: Record<string, TestBackup[]>, op
   // Each config keeps its journal and lock beside it: tests never touch /var/lib/zfs-fleet.
   await writeFile(file, stringify({ ssh: { ...base.ssh, ...options.ssh }, agent: base.agent, stateDir: path.join(dir, 'state'), hosts, ...options.top }));
   return file;
+}
+
+/** The journal of a config `writeFleetConfig` wrote (its stateDir), one parsed JSON line each; empty before the first run. */
+// biome-ignore lint/suspicious/noExplicitAny: each test reads the record fields it checks
+export async function journalOf(config: string): Promise<Array<Record<string, any>>> {
+  const text = await readFile(path.join(path.dirname(config), 'state', 'journal.jsonl'), 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line));
 }
 
 let counter = 0;

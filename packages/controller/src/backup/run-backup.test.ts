@@ -26,6 +26,15 @@ describe('runBackup', () => {
     expect(guidsOf(fleet, 'src1', 'tank/a/b')).toHaveLength(2);
   });
 
+  it('a snapshot prefix too long for zfs is refused before any host is touched (exit 2 then means nothing ran)', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
+    const connected: string[] = [];
+    const config = { ...fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'] }] }), snapshotPrefix: 'p'.repeat(250) };
+    const connect = (host: string) => (connected.push(host), fleet.connect(host));
+    await expect(runBackup(config, backup(fleet, { connect }), logger)).rejects.toMatchObject({ code: 'SNAPSHOT_NAME_INVALID' });
+    expect(connected).toEqual([]);
+  });
+
   it('leaves every new copy canmount=noauto, in one zfs set, and sets nothing on the next run', async () => {
     const fleet = createFakeFleet({ src1: ['tank/a/b', 'tank/a/c'], backup1: ['backup'] });
     const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', recursive: true, to: ['backup1'] }] });

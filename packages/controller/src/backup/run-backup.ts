@@ -11,6 +11,7 @@ import { FINISH_PHASES, HOST_PHASES, transferContext, UNIT_PHASES, type HostRun 
 import { sendableSteps, transfersOf, type ExecutePlanInput, type SendableStep } from './execute-plan.ts';
 import { HostSequence } from '../sequence/host-sequence.ts';
 import { unitPhases } from '../sequence/sequence-phases.ts';
+import { unreachedSequences } from '../sequence/unreached-sequences.ts';
 import type { SequenceStepReport } from '../sequence/sequence-report.ts';
 import { createTransferSlots, type TransferSlots } from './create-limiter.ts';
 import { reportStep } from './report-step.ts';
@@ -72,10 +73,11 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
   const hosts: HostReport[] = distinct(options.hosts).map((host) => ({ host }));
   const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });
   const reports: UnitReport[] = [];
+  // Named before any host is touched: a prefix too long for zfs is a config error (exit 2) with nothing done.
+  const snapshot = options.snapshot || options.noSnapshot ? undefined : createSnapshotName(config.snapshotPrefix, startedAt);
   try {
     // Open every session at once: a peer's SSH handshake and agent start overlap the sources' snapshots and listings.
     for (const host of distinct(units.flatMap((unit) => [unit.host, unit.peer]))) void sessions.get(host).catch(() => undefined);
-    const snapshot = options.snapshot || options.noSnapshot ? undefined : createSnapshotName(config.snapshotPrefix, startedAt);
     const failedHosts = options.dryRun ? new Map<string, FleetErrorShape>() : await runHostPhases([...allUnits, ...exportUnits], hosts, { sessions, snapshot, logger, config, options, startedAt, clock, runs, exportUnits });
     if (options.dryRun) exportReports.push(...(await planExports(exportUnits, { sessions, options, clock, logger, config })));
     const trees = await gatherTrees(
@@ -106,7 +108,10 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
     for (const run of runs.values()) await run.sequence.unlock();
     await sessions.closeAll();
   }
-  const sequences = [...runs.values()].flatMap((run) => run.sequence.reports());
+  const ran = [...runs.values()].flatMap((run) => run.sequence.reports());
+  const hostErrors = new Map(hosts.flatMap((host) => (host.error ? [[host.host, host.error] as const] : [])));
+  // An entry that sends nothing on a host the run could not reach: on record with the host's error.
+  const sequences = [...ran, ...(options.dryRun ? [] : unreachedSequences(config, allUnits, hostErrors, ran))];
   for (const report of reports) {
     const sequence = sequences.find((candidate) => candidate.host === report.host && candidate.dataset === report.dataset);
     if (sequence) report.phases = unitPhases(report, sequence);

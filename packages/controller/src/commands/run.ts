@@ -2,7 +2,7 @@ import { FleetError } from '@zfs-fleet/protocol';
 import { EXIT, stringFlag, type Command } from '../cli/command.ts';
 import { createClock } from '../cli/create-clock.ts';
 import { computeStatus } from '../status/compute-status.ts';
-import { readJournal } from '../state/journal.ts';
+import { readJournalContents } from '../state/journal.ts';
 import { withStateLock } from '../state/lock.ts';
 import { stateDirOf } from '../state/state-dir.ts';
 import { backUpAndPrint } from './backup.ts';
@@ -18,7 +18,8 @@ export const runCommand: Command = {
     const stateDir = stateDirOf(config);
     // What is due is read under the lock: a run that just finished has journaled its attempts.
     return withStateLock(stateDir, 'run', async () => {
-      const due = computeStatus(config, await readJournal(stateDir), clock()).filter((row) => row.due);
+      const { units, sequences } = await readJournalContents(stateDir);
+      const due = computeStatus(config, units, clock(), sequences).filter((row) => row.due);
       const wanted = new Set(due.map((row) => `${row.host}\u0000${row.dataset}`));
       if (wanted.size === 0) {
         context.logger.info('nothing is due');

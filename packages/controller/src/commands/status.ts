@@ -5,7 +5,7 @@ import { createClock } from '../cli/create-clock.ts';
 import { formatTable } from '../output/format.ts';
 import { formatAge } from '../verify/verify-entry.ts';
 import { computeStatus, type UnitStatusRow } from '../status/compute-status.ts';
-import { readJournal } from '../state/journal.ts';
+import { readJournalContents } from '../state/journal.ts';
 import { renderStatusHtml } from '../status/render-html.ts';
 import { stateDirOf } from '../state/state-dir.ts';
 
@@ -26,8 +26,8 @@ export const statusCommand: Command = {
     const { config, path: configPath } = await context.config();
     const now = createClock(stringFlag(context.flags, 'now'))();
     const stateDir = stateDirOf(config);
-    const journal = await readJournal(stateDir);
-    const rows = computeStatus(config, journal, now).map((row) => ({ ...row, state: stateOf(row) }));
+    const { units: journal, sequences } = await readJournalContents(stateDir);
+    const rows = computeStatus(config, journal, now, sequences).map((row) => ({ ...row, state: stateOf(row) }));
     const ok = rows.every((row) => row.state === 'OK');
     const html = stringFlag(context.flags, 'html');
     if (html !== undefined) await writeFileAtomically(path.resolve(html), renderStatusHtml({ rows, journal, now, configPath, stateDir }), 0o644);

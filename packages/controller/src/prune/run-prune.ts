@@ -5,7 +5,7 @@ import { describePolicy, destroysOf, planPrune, type HostPrune } from '@zfs-flee
 import type { AgentSession } from '../agent/connect-agent.ts';
 import type { Sessions } from '../run/gather-trees.ts';
 import { SessionPool } from '../agent/session-pool.ts';
-import { destinationOf } from '../run/list-units.ts';
+import { destinationOf, listUnits } from '../run/list-units.ts';
 import { controllerHolder, lockEntries, unlockEntries } from '../sequence/entry-locks.ts';
 import { createIsManaged, snapshotTime } from './managed-snapshots.ts';
 import type { PruneReport, PruneUnitReport } from './prune-report.ts';
@@ -20,6 +20,8 @@ export interface PruneOptions {
   /** A backup's sequence passes its sessions and holds the entry locks already. */
   sessions?: Sessions;
   locksHeld?: boolean;
+  /** Opens a host's agent session; over SSH when absent (tests pass an in-process one). */
+  connect?: (host: string) => Promise<AgentSession>;
 }
 
 /** One backup entry of one source host: what `fleet prune` works on. */
@@ -38,11 +40,14 @@ type TreeRow = { tree: DatasetTree; timeZone: string } | { error: FleetErrorShap
 /**
  * Prunes snapshots by each entry's `keep:` (source) and `peerKeep:` (peers): lock (unless the
  * caller holds it), one `zfs get` per host, plan (pure), one guarded prune call per host,
- * unlock, report. A dry run takes no lock and destroys nothing.
+ * unlock, report. A dry run takes no lock and destroys nothing. Never throws for an entry or a
+ * host: each one's failure is its row, so the caller journals every prune that touched a host.
  */
 export async function runPrune(config: FleetConfig, options: PruneOptions, logger: pino.Logger): Promise<PruneReport> {
   const startedAt = options.now();
-  const ownPool = options.sessions ? undefined : new SessionPool(config, logger, { autoInstall: options.autoInstall === true });
+  // Every copy's name is checked as a backup checks it, before any host is touched: a config zfs cannot take fails here (exit 2).
+  listUnits(config, options);
+  const ownPool = options.sessions ? undefined : new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });
   const sessions: Sessions = options.sessions ?? ownPool!;
   const units = listPruneUnits(config, options);
   const reports: PruneUnitReport[] = [];
@@ -84,7 +89,15 @@ export async function runPrune(config: FleetConfig, options: PruneOptions, logge
 
     const trees = await gatherTrees(config, sessions, runnable);
     const protections = await gatherExportProtections(config, sessions, runnable);
-    const plans = runnable.map((unit) => ({ unit, plan: planUnit(config, unit, trees, options.now().getTime(), protections.get(unit.entry)) }));
+    const plans: Array<{ unit: PruneUnit; plan: HostPrune[] }> = [];
+    for (const unit of runnable) {
+      // A tree zfs-fleet cannot plan (a copy's name over zfs's length) fails its entry alone, on record.
+      try {
+        plans.push({ unit, plan: planUnit(config, unit, trees, options.now().getTime(), protections.get(unit.entry)) });
+      } catch (error) {
+        reports.push(failedUnit(unit, unit.host, 'source', toFleetErrorFromClient(error).toShape()));
+      }
+    }
 
     const outcomes = new Map<string, PruneSnapshotsOutput | FleetErrorShape>();
     if (!options.dryRun) {
@@ -173,6 +186,7 @@ function planUnit(config: FleetConfig, { host, entry }: PruneUnit, trees: Readon
     nowMs,
     isManaged: createIsManaged(config.snapshotPrefix, settings.prune.include),
     timeOf: snapshotTime,
+    // Export targets (#12) plug in here: `exportProtections` names what their chains still need under `keep.fulls`.
   });
 }
 

@@ -1,7 +1,14 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createFakeFleet, fakeFleetConfig, type FakeFleet } from '../agent/fake-fleet.fixture.ts';
+import { runAndRecord } from '../backup/run-and-record.ts';
 import { runBackup, type BackupOptions } from '../backup/run-backup.ts';
+import { readJournal, readJournalContents } from '../state/journal.ts';
+import { computeStatus } from '../status/compute-status.ts';
+import { FleetError } from '@zfs-fleet/protocol';
 
 const logger = pino({ level: 'silent' });
 const namesOf = (fleet: FakeFleet, host: string, dataset: string) => fleet.zfs[host]!.state.datasets.get(dataset)?.snapshots.map((s) => s.name) ?? [];
@@ -27,6 +34,77 @@ describe("a backup entry's sequence", () => {
     expect(next.units[0]!.phases!.map((phase) => phase.name)).toEqual(['lock', 'preSnapshot', 'snapshot', 'postSnapshot', 'replicate', 'export', 'pruneExports', 'pruneSnapshots', 'unlock']);
   });
 
+  it('the pruneSnapshots step is in the journal: what it destroyed on the source and on the peer, beside the unit', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
+    const config = { ...fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'], keep: { daily: 1 }, peerKeep: { daily: 2 } }] }), stateDir: await mkdtemp(path.join(os.tmpdir(), 'sequence-')) };
+    for (let n = 1; n <= 3; n += 1) expect((await runAndRecord(config, options(fleet, { now: day(n) }), 'run', logger)).recorded).toBe(true);
+    expect((await readJournal(config.stateDir)).map((record) => `${record.peer}:${record.status}`)).toEqual(['backup1:ok', 'backup1:ok', 'backup1:ok']);
+    const pruned = (await readJournalContents(config.stateDir)).prunes;
+    expect(pruned.map((record) => [record.command, record.on, record.status, record.destroyed])).toEqual([
+      ['run', 'src1', 'ok', []],
+      ['run', 'backup1', 'ok', []],
+      ['run', 'src1', 'ok', ['tank/a@fleet-20300301T120000.000Z']],
+      ['run', 'backup1', 'ok', []],
+      ['run', 'src1', 'ok', ['tank/a@fleet-20300302T120000.000Z']],
+      ['run', 'backup1', 'ok', ['backup/fleet/src1/tank/a@fleet-20300301T120000.000Z']],
+    ]);
+  });
+  it('a child whose copy zfs cannot name blocks alone in replicate (the entry is not pruned), and fails a replicate-less pruneSnapshots; every run is on record', async () => {
+    const long = `tank/t/${'x'.repeat(233)}`; // 258 characters under backup/fleet/src1/
+    const fleet = createFakeFleet({ src1: ['tank/t', long], backup1: ['backup'] });
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'sequence-'));
+    const entry = { dataset: 'tank/t', recursive: true, to: ['backup1'], keep: { daily: 1 } };
+    const withReplicate = { ...fakeFleetConfig({ src1: [entry] }), stateDir };
+    const { report, recorded } = await runAndRecord(withReplicate, options(fleet, { now: day(1) }), 'backup', logger);
+    expect([recorded, report.ok]).toEqual([true, false]);
+    expect(report.units[0]!.steps.map((step) => `${step.dataset === long ? 'child' : step.dataset}:${step.code ?? 'sent'}`)).toEqual(['tank/t:sent', 'child:DATASET_NAME_INVALID']);
+    expect(steps(report, 'tank/t')).toEqual(['lock:ok', 'preSnapshot:skipped', 'snapshot:ok', 'postSnapshot:skipped', 'replicate:failed', 'unlock:ok']);
+    expect((await readJournal(stateDir)).map((record) => `${record.status}:${record.error?.code}`)).toEqual(['blocked:DATASET_NAME_INVALID']);
+
+    const pruneOnly = { ...fakeFleetConfig({ src1: [{ ...entry, sequence: ['lock', 'snapshot', 'pruneSnapshots', 'unlock'] }] }), stateDir };
+    const second = await runAndRecord(pruneOnly, options(fleet, { now: day(2) }), 'backup', logger);
+    expect([second.recorded, second.report.ok]).toEqual([true, false]);
+    expect(steps(second.report, 'tank/t')).toEqual(['lock:ok', 'snapshot:ok', 'pruneSnapshots:failed', 'unlock:ok']);
+    expect((await readJournalContents(stateDir)).prunes.map((record) => `${record.on}:${record.status}:${record.error?.code}`)).toEqual(['src1:failed:DATASET_NAME_INVALID']);
+  });
+  it('a scheduled sequence without replicate is on record step by step, and not due again until its schedule comes', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'sequence-'));
+    const config = { ...fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'], schedule: '0 12 * * *', sequence: ['lock', 'snapshot', 'unlock'] }] }), stateDir };
+    expect((await runAndRecord(config, options(fleet, { now: day(1) }), 'run', logger)).recorded).toBe(true);
+    const { units, sequences } = await readJournalContents(stateDir);
+    expect(units).toEqual([]);
+    expect(sequences).toMatchObject([
+      {
+        kind: 'sequence',
+        command: 'run',
+        host: 'src1',
+        dataset: 'tank/a',
+        status: 'ok',
+        snapshot: 'fleet-20300301T120000.000Z',
+        steps: [
+          { name: 'lock', status: 'ok' },
+          { name: 'snapshot', status: 'ok' },
+          { name: 'unlock', status: 'ok' },
+        ],
+      },
+    ]);
+    const dueAt = (iso: string) => computeStatus(config, units, new Date(iso), sequences)[0]!.due;
+    expect([dueAt('2030-03-01T13:00:00Z'), dueAt('2030-03-02T12:00:30Z')]).toEqual([false, true]);
+  });
+  it('an entry that sends nothing, on a source that cannot be reached, is on record with the failure (and so not retried at every tick)', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
+    const stateDir = await mkdtemp(path.join(os.tmpdir(), 'sequence-'));
+    const config = { ...fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'], schedule: '0 12 * * *', sequence: ['lock', 'snapshot', 'unlock'] }] }), stateDir };
+    const unreachable = FleetError.fromShape({ code: 'SSH_CONNECT_FAILED', message: 'no route to src1.test' });
+    const connect = (host: string) => (host === 'src1' ? Promise.reject(unreachable) : fleet.connect(host));
+    const { report, recorded } = await runAndRecord(config, options(fleet, { connect }), 'run', logger);
+    expect([recorded, report.ok]).toEqual([true, false]);
+    expect(report.sequences).toMatchObject([{ host: 'src1', dataset: 'tank/a', ok: false, steps: [{ step: 'lock', status: 'failed', error: { code: 'SSH_CONNECT_FAILED' } }] }]);
+    const { sequences } = await readJournalContents(stateDir);
+    expect(sequences).toMatchObject([{ kind: 'sequence', status: 'failed', steps: [{ name: 'lock', status: 'failed' }], error: { code: 'SSH_CONNECT_FAILED' } }]);
+    expect(computeStatus(config, [], new Date('2030-03-01T12:30:00Z'), sequences)[0]!.due).toBe(false);
+  });
   it('a sequence without replicate snapshots and prunes the source only', async () => {
     const fleet = createFakeFleet({ src1: ['tank/a'], backup1: ['backup'] });
     const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'], keep: { daily: 1 }, sequence: ['lock', 'snapshot', 'pruneSnapshots', 'unlock'] }] });

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { appendToJournal, compactJournal, JOURNAL_FILE, readJournal, selectRecordsToKeep, summarizeJournal, unitKey, type JournalRecord } from './journal.ts';
+import { appendToJournal, compactJournal, JOURNAL_FILE, readJournal, readJournalContents, selectRecordsToKeep, summarizeJournal, unitKey, type JournalRecord, type PruneRecord, type SequenceRecord } from './journal.ts';
 
 const record = (overrides: Partial<JournalRecord> = {}): JournalRecord => ({
   runId: 'r1',
@@ -16,6 +16,33 @@ const record = (overrides: Partial<JournalRecord> = {}): JournalRecord => ({
   status: 'ok',
   bytes: 10,
   durationMs: 5000,
+  ...overrides,
+});
+const prune = (overrides: Partial<PruneRecord> = {}): PruneRecord => ({
+  kind: 'prune',
+  runId: 'p1',
+  command: 'prune',
+  startedAt: '2026-11-23T07:00:00.000Z',
+  finishedAt: '2026-11-23T07:00:01.000Z',
+  host: 'src1',
+  dataset: 'tank/a',
+  on: 'backup1',
+  role: 'peer',
+  status: 'ok',
+  destroyed: ['backup/fleet/src1/tank/a@fleet-20261101T000000.000Z'],
+  kept: 3,
+  ...overrides,
+});
+const sequence = (overrides: Partial<SequenceRecord> = {}): SequenceRecord => ({
+  kind: 'sequence',
+  runId: 's1',
+  command: 'run',
+  startedAt: '2026-11-23T08:00:00.000Z',
+  finishedAt: '2026-11-23T08:00:01.000Z',
+  host: 'src1',
+  dataset: 'tank/s',
+  status: 'ok',
+  steps: [{ name: 'snapshot', status: 'ok' }],
   ...overrides,
 });
 const stateDir = () => mkdtemp(path.join(os.tmpdir(), 'journal-'));
@@ -62,6 +89,13 @@ describe('journal', () => {
     const dir = await stateDir();
     await writeFile(path.join(dir, JOURNAL_FILE), `42\n{"runId":"x"}\n${JSON.stringify(record())}\n`);
     expect((await readJournal(dir)).map((r) => r.runId)).toEqual(['r1']);
+  });
+
+  it('keeps unit, prune and sequence records apart: none is read as another', async () => {
+    const dir = await stateDir();
+    await appendToJournal(dir, [record(), prune(), sequence(), record({ runId: 'r2' })]);
+    expect((await readJournal(dir)).map((r) => r.runId)).toEqual(['r1', 'r2']);
+    expect(await readJournalContents(dir)).toEqual({ units: [record(), record({ runId: 'r2' })], prunes: [prune()], sequences: [sequence()] });
   });
 
   it('is empty before the first run', async () => {
@@ -115,5 +149,15 @@ describe('compactJournal', () => {
     const { failures: _before, ...was } = summarizeJournal(history).get(unitKey(record()))!;
     const { failures: _after, ...is } = summarizeJournal(after).get(unitKey(record()))!;
     expect(is).toEqual(was);
+  });
+
+  it('keeps the newest prune records of each entry on each host and its newest sequence records, in place among the unit records', async () => {
+    const dir = await stateDir();
+    await appendToJournal(dir, [prune({ runId: 'p1' }), sequence({ runId: 's1' }), ...history, prune({ runId: 'p2' }), prune({ runId: 'p3', on: 'src1', role: 'source' }), sequence({ runId: 's2' }), prune({ runId: 'p4' })]);
+    expect(await compactJournal(dir, { atBytes: 100, keepPerUnit: 1 })).toBe(true);
+    const after = await readJournalContents(dir);
+    expect(after.prunes.map((r) => r.runId)).toEqual(['p3', 'p4']);
+    expect(after.sequences.map((r) => r.runId)).toEqual(['s2']);
+    expect((await readJournal(dir)).map((r) => r.runId)).toEqual(['a', 'd', 'e']);
   });
 });

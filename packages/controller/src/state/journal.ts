@@ -16,28 +16,78 @@ import { snapshotNameTime } from '../backup/snapshot-name.ts';
  * - Operators can read it with `tail` and `jq`.
  */
 
+const RecordErrorSchema = z.object({ code: z.string(), message: z.string(), hint: z.string().optional() });
+const StepOutcomeSchema = z.object({ name: z.string(), status: z.enum(['ok', 'failed', 'skipped']) });
+/** What every record says of its run and its entry (`host`, `dataset`). */
+const RUN_FIELDS = { runId: z.string(), startedAt: z.string(), finishedAt: z.string(), host: z.string(), dataset: z.string() };
+
 export const JournalRecordSchema = z.object({
-  runId: z.string(),
+  ...RUN_FIELDS,
   command: z.enum(['backup', 'run']),
-  startedAt: z.string(),
-  finishedAt: z.string(),
-  host: z.string(),
-  dataset: z.string(),
-  /** A ZFS peer's host name, or an export target's name (then `kind: target`). */
+  /** A ZFS peer's host name, or an export target's name (then `exportTarget: true`). */
   peer: z.string(),
-  kind: z.enum(['peer', 'target']).optional(),
+  exportTarget: z.boolean().optional(),
   status: z.enum(['ok', 'up-to-date', 'blocked', 'failed']),
   bytes: z.number(),
   durationMs: z.number(),
   /** The newest snapshot the peer holds after this run, when it succeeded. */
   snapshot: z.string().optional(),
-  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).optional(),
+  error: RecordErrorSchema.optional(),
   /** The unit's phases (`replicate`, ...) and how each went; absent in records of older versions. */
-  phases: z.array(z.object({ name: z.string(), status: z.enum(['ok', 'failed', 'skipped']) })).optional(),
+  phases: z.array(StepOutcomeSchema).optional(),
 });
 
 /** One backup unit (host, dataset, peer) of one run, as the journal keeps it. */
 export type JournalRecord = z.infer<typeof JournalRecordSchema>;
+
+/**
+ * One entry's pruning on one host (its source, or a peer's copies) in one run: a backup's
+ * `pruneSnapshots` step or `fleet prune`. Status and the RPO never read it; it has no `peer` or
+ * `bytes`, so a reader of unit records only (an older version included) skips its line.
+ */
+export const PruneRecordSchema = z.object({
+  kind: z.literal('prune'),
+  ...RUN_FIELDS,
+  command: z.enum(['backup', 'run', 'prune']),
+  /** Whose snapshots: the source host's, or a peer's copies. */
+  on: z.string(),
+  role: z.enum(['source', 'peer']),
+  status: z.enum(['ok', 'failed']),
+  /** `dataset@name` of every snapshot this prune destroyed. */
+  destroyed: z.array(z.string()),
+  kept: z.number(),
+  error: RecordErrorSchema.optional(),
+});
+
+export type PruneRecord = z.infer<typeof PruneRecordSchema>;
+
+/**
+ * The run of an entry that no unit record shows: one whose sequence has no `replicate` step
+ * (it snapshots, runs hooks, prunes). Its steps, the snapshot it took, and the first failure.
+ * `fleet run --due` counts it as the entry's last attempt.
+ */
+export const SequenceRecordSchema = z.object({
+  kind: z.literal('sequence'),
+  ...RUN_FIELDS,
+  command: z.enum(['backup', 'run']),
+  status: z.enum(['ok', 'failed']),
+  /** The snapshot this run took of the entry, when its snapshot step succeeded. */
+  snapshot: z.string().optional(),
+  steps: z.array(StepOutcomeSchema),
+  error: RecordErrorSchema.optional(),
+});
+
+export type SequenceRecord = z.infer<typeof SequenceRecordSchema>;
+
+/** A line of the journal: a backup unit's record, a prune's, or a sequence's. */
+export type JournalLine = JournalRecord | PruneRecord | SequenceRecord;
+
+/** The journal's lines by kind, each oldest first. */
+export interface JournalContents {
+  units: JournalRecord[];
+  prunes: PruneRecord[];
+  sequences: SequenceRecord[];
+}
 
 export const JOURNAL_FILE = 'journal.jsonl';
 
@@ -51,7 +101,7 @@ export const KEEP_PER_UNIT = 100;
  * done survives a power cut. Call it holding the state lock: appends from two processes
  * could interleave.
  */
-export async function appendToJournal(stateDir: string, records: readonly JournalRecord[]): Promise<void> {
+export async function appendToJournal(stateDir: string, records: readonly JournalLine[]): Promise<void> {
   if (records.length === 0) return;
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const file = path.join(stateDir, JOURNAL_FILE);
@@ -70,18 +120,47 @@ export async function appendToJournal(stateDir: string, records: readonly Journa
   }
 }
 
-/** Reads the journal, oldest first. Lines torn by a crash mid-append, or otherwise not records, are skipped. */
+/** Reads the backup units' records, oldest first. Lines torn by a crash mid-append, or otherwise not records, are skipped. */
 export async function readJournal(stateDir: string): Promise<JournalRecord[]> {
-  const text = await readFile(path.join(stateDir, JOURNAL_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
+  return (await readJournalContents(stateDir)).units;
+}
+
+/** Reads every line of the journal, by kind. */
+export async function readJournalContents(stateDir: string): Promise<JournalContents> {
+  return parseJournalContents(await readJournalText(stateDir));
+}
+
+async function readJournalText(stateDir: string): Promise<string> {
+  return readFile(path.join(stateDir, JOURNAL_FILE), 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '';
     throw error;
   });
-  return parseJournal(text);
 }
 
-/** Parses journal text; pure. */
+/** Parses journal text into the backup units' records; pure. */
 export function parseJournal(text: string): JournalRecord[] {
-  const records: JournalRecord[] = [];
+  return parseJournalContents(text).units;
+}
+
+/** Parses journal text into its lines by kind; pure. */
+export function parseJournalContents(text: string): JournalContents {
+  return byKind(parseLines(text));
+}
+
+function byKind(lines: readonly ParsedLine[]): JournalContents {
+  const contents: JournalContents = { units: [], prunes: [], sequences: [] };
+  for (const line of lines) {
+    if (line.kind === 'unit') contents.units.push(line.record);
+    else if (line.kind === 'prune') contents.prunes.push(line.record);
+    else contents.sequences.push(line.record);
+  }
+  return contents;
+}
+
+type ParsedLine = { kind: 'unit'; record: JournalRecord } | { kind: 'prune'; record: PruneRecord } | { kind: 'sequence'; record: SequenceRecord };
+
+function parseLines(text: string): ParsedLine[] {
+  const lines: ParsedLine[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     let value: unknown;
@@ -90,10 +169,14 @@ export function parseJournal(text: string): JournalRecord[] {
     } catch {
       continue; // a torn line: the run it belonged to never finished writing it
     }
-    const record = JournalRecordSchema.safeParse(value);
-    if (record.success) records.push(record.data);
+    const prune = PruneRecordSchema.safeParse(value);
+    const sequence = SequenceRecordSchema.safeParse(value);
+    const unit = JournalRecordSchema.safeParse(value);
+    if (prune.success) lines.push({ kind: 'prune', record: prune.data });
+    else if (sequence.success) lines.push({ kind: 'sequence', record: sequence.data });
+    else if (unit.success) lines.push({ kind: 'unit', record: unit.data });
   }
-  return records;
+  return lines;
 }
 
 /** Everything the journal says about one unit (host, dataset, peer). */
@@ -145,8 +228,8 @@ export function unitKey(unit: { host: string; dataset: string; peer: string }): 
 
 /**
  * Keeps the journal bounded: above `atBytes`, rewrites it with each unit's newest `keepPerUnit`
- * records plus the records its status depends on (last success, last failure, newest copy).
- * The new file is fsynced, renamed over the old one and the directory fsynced: a crash leaves
+ * records plus the records its status depends on (last success, last failure, newest copy),
+ * and each entry's newest `keepPerUnit` prune records per host and sequence records. The new file is fsynced, renamed over the old one and the directory fsynced: a crash leaves
  * either the old journal or the new one. Failure counts restart from what is kept (a counter
  * reset, which Prometheus' rate() and increase() expect). Call it holding the state lock.
  */
@@ -157,11 +240,25 @@ export async function compactJournal(stateDir: string, options: { atBytes?: numb
     () => 0,
   );
   if (size <= (options.atBytes ?? COMPACT_AT_BYTES)) return false;
-  const records = await readJournal(stateDir);
-  const kept = selectRecordsToKeep(records, options.keepPerUnit ?? KEEP_PER_UNIT);
+  const lines = parseLines(await readJournalText(stateDir));
+  const keepPerUnit = options.keepPerUnit ?? KEEP_PER_UNIT;
+  const { units, prunes, sequences } = byKind(lines);
+  const keep = new Set<JournalLine>([...selectRecordsToKeep(units, keepPerUnit), ...selectNewest(prunes, keepPerUnit, (record) => [record.host, record.dataset, record.on]), ...selectNewest(sequences, keepPerUnit, (record) => [record.host, record.dataset])]);
+  const kept = lines.map((line) => line.record).filter((record) => keep.has(record));
   await writeFileAtomically(file, kept.map((record) => `${JSON.stringify(record)}\n`).join(''), 0o600);
   await syncDirectory(stateDir);
   return true;
+}
+
+/** Pure: the newest `keep` records of each key (an entry on a host, an entry), in their original order. */
+export function selectNewest<T>(records: readonly T[], keep: number, keyOf: (record: T) => string[]): T[] {
+  const byKey = new Map<string, T[]>();
+  for (const record of records) {
+    const key = keyOf(record).join('\u0000');
+    byKey.set(key, [...(byKey.get(key) ?? []), record]);
+  }
+  const kept = new Set([...byKey.values()].flatMap((list) => list.slice(-keep)));
+  return records.filter((record) => kept.has(record));
 }
 
 /** Pure: which records compaction keeps, in their original order. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FleetConfigSchema } from '@zfs-fleet/protocol';
-import type { JournalRecord } from '../state/journal.ts';
+import type { JournalRecord, SequenceRecord } from '../state/journal.ts';
 import { computeStatus } from './compute-status.ts';
 
 // Schedules are read in local time; pin it so the expected times hold in every zone.
@@ -44,6 +44,18 @@ describe('computeStatus', () => {
       ['tank/b', 'backup1', 'NEVER', false, false],
     ]);
     expect(row(rows, 'tank/b', 'backup1')?.nextDue).toBeUndefined();
+  });
+
+  it('an entry that sends nothing (no replicate step) is due by its schedule from its last sequence record, not at every run', () => {
+    const sequence: SequenceRecord = { kind: 'sequence', runId: 'r', command: 'run', startedAt: '2026-11-23T05:00:00.000Z', finishedAt: '2026-11-23T05:00:01.000Z', host: 'src1', dataset: 'tank/a', status: 'ok', steps: [{ name: 'snapshot', status: 'ok' }] };
+    const due = (now: string, sequences: SequenceRecord[]) =>
+      computeStatus(config, [], new Date(now), sequences)
+        .filter((r) => r.dataset === 'tank/a')
+        .map((r) => r.due);
+    expect(due('2026-11-23T05:30:00.000Z', [])).toEqual([true, true]);
+    expect(due('2026-11-23T05:30:00.000Z', [sequence])).toEqual([false, false]);
+    expect(due('2026-11-23T06:00:30.000Z', [sequence])).toEqual([true, true]);
+    expect(computeStatus(config, [], new Date('2026-11-23T05:30:00.000Z'), [sequence])[0]!.nextDue).toBe('2026-11-23T06:00:00.000Z');
   });
 
   it('reports a success, a failure with its reason, and the newest copy against the rpo', () => {

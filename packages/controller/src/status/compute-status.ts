@@ -1,6 +1,6 @@
 import type { FleetConfig } from '@zfs-fleet/protocol';
 import { isDue, nextDue, parseSchedule } from '../schedule/due.ts';
-import { summarizeJournal, unitKey, type JournalRecord } from '../state/journal.ts';
+import { summarizeJournal, unitKey, type JournalRecord, type SequenceRecord } from '../state/journal.ts';
 
 export interface UnitStatusRow {
   host: string;
@@ -21,9 +21,14 @@ export interface UnitStatusRow {
   due: boolean;
 }
 
-/** Status of every configured backup unit, from the journal alone: no host is contacted. */
-export function computeStatus(config: FleetConfig, journal: readonly JournalRecord[], now: Date): UnitStatusRow[] {
+/**
+ * Status of every configured backup unit, from the journal alone: no host is contacted. An
+ * entry's last attempt is its unit's last record, or its last sequence record when it sends
+ * nothing (a sequence without replicate), so such an entry is due by its schedule too.
+ */
+export function computeStatus(config: FleetConfig, journal: readonly JournalRecord[], now: Date, sequences: readonly SequenceRecord[] = []): UnitStatusRow[] {
   const units = summarizeJournal(journal);
+  const lastSequence = new Map(sequences.map((record) => [`${record.host}\u0000${record.dataset}`, record]));
   const rows: UnitStatusRow[] = [];
   for (const [host, hostConfig] of Object.entries(config.hosts)) {
     hostConfig.backups.forEach((entry, index) => {
@@ -34,7 +39,8 @@ export function computeStatus(config: FleetConfig, journal: readonly JournalReco
         const copy = unit?.newestCopy;
         const ageMs = copy ? now.getTime() - copy.takenAt.getTime() : undefined;
         const schedule = entry.schedule ? parseSchedule(entry.schedule, `hosts.${host}.backups.${index}.schedule`) : undefined;
-        const lastAttempt = unit?.last ? new Date(unit.last.startedAt) : undefined;
+        const attempts = [unit?.last, lastSequence.get(`${host}\u0000${entry.dataset}`)].flatMap((record) => (record ? [Date.parse(record.startedAt)] : []));
+        const lastAttempt = attempts.length > 0 ? new Date(Math.max(...attempts)) : undefined;
         const next = schedule ? nextDue(schedule, lastAttempt, now) : undefined;
         rows.push({
           host,

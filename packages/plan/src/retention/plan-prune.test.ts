@@ -40,6 +40,8 @@ interface Case {
   destroyed: Record<string, Record<string, string[]>>;
   skipped?: Record<string, RegExp>;
   reasons?: Record<string, Record<string, RegExp>>;
+  /** What export chains still need (`keep.fulls`, #12), as the export step will pass it. */
+  exportProtections?: ReadonlyMap<string, readonly string[]>;
 }
 
 const days = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => `d${from + index}`);
@@ -115,6 +117,18 @@ const cases: Case[] = [
       backup1: { [toPeer('tank/a' as DatasetName)]: ['d1', 'd2', 'd4', 'd5'], [toPeer('tank/a/b' as DatasetName)]: ['d1', 'd2'] },
     },
   },
+  {
+    title: "the snapshots an export chain still needs (keep.fulls) stay on the source under maxAge 1d; the peer's own policy is unchanged",
+    source: { 'tank/a': days(1, 10) },
+    peer: { 'tank/a': days(1, 10) },
+    keep: { maxAgeMs: DAY },
+    exportProtections: new Map([
+      ['fleet-d2', ['full stream of export chain s3-offsite']],
+      ['fleet-d5', ['incremental of export chain s3-offsite']],
+    ]),
+    destroyed: { src1: { 'tank/a': ['d1', 'd3', 'd4', 'd6', 'd7', 'd8', 'd9'] }, backup1: { [toPeer('tank/a' as DatasetName)]: days(1, 9) } },
+    reasons: { src1: { 'fleet-d2': /full stream of export chain s3-offsite/, 'fleet-d5': /incremental of export chain/ } },
+  },
 ];
 
 function run(testCase: Case): HostPrune[] {
@@ -125,6 +139,7 @@ function run(testCase: Case): HostPrune[] {
     peers: [{ name: 'backup1', tree: testCase.peer ? tree(testCase.peer, toPeer) : undefined, policy: testCase.peerKeep ?? testCase.keep, timeZone: 'UTC', destinationOf: toPeer }],
     nowMs: 10 * DAY + DAY / 2 + 60_000,
     isManaged: (name) => name.startsWith('fleet-'),
+    ...(testCase.exportProtections ? { exportProtections: testCase.exportProtections } : {}),
   };
   return planPrune(input);
 }
