@@ -222,6 +222,8 @@ describe('exports to a directory target', () => {
     expect(everything).toContain(setup.keys.recipient);
     expect(everything).not.toContain(setup.keys.identity);
     expect(everything).not.toContain('AGE-SECRET-KEY');
+    // The FIFO the identity went through is gone with its directory: the host keeps nothing of it.
+    expect((await sh('src1', 'ls -d /tmp/zfs-fleet-identity-* 2>/dev/null; true')).trim()).toBe('');
   });
 
   test('bad input: an unknown name in to:, a recipient that is not an age key, a secret key as recipient, a missing target directory', async () => {
