@@ -1,4 +1,4 @@
-// Scenario 7 (issue #12): an export of one dataset to a directory target on its own host,
+// Scenario 9 (issue #12): an export of one dataset to a directory target on its own host,
 // against the shell pipe it replaces, `zfs send | zstd | age > file`, round by round.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { destroySnapshots, destroyTree, runFleet, writeRandom } from './tools.mj
 import { pairedRatio, summary } from './stats.mjs';
 
 const HOST = 'bsrc1';
-const DATASET = 'tank/s7';
+const DATASET = 'tank/s9';
 const TARGET_DIR = '/var/tmp/bench-exports';
 const RAW_FILE = '/var/tmp/bench-raw-export.age';
 /** The compressor zfs-fleet's exports use (packages/agent/src/wire.ts). */
@@ -19,7 +19,7 @@ export const EXPORT_TARGET_RATIO = 0.8;
 
 /** @param {{ rounds: number, fullMib: number }} options */
 export async function scenarioExport(options) {
-  log(`scenario 7: ${options.fullMib} MiB exported to a directory on ${HOST}`);
+  log(`scenario 9: ${options.fullMib} MiB exported to a directory on ${HOST}`);
   const keys = mkdtempSync(path.join(os.tmpdir(), 'bench-age-'));
   execFileSync('age-keygen', ['-o', path.join(keys, 'identity.txt')], { stdio: 'ignore' });
   const recipient = execFileSync('age-keygen', ['-y', path.join(keys, 'identity.txt')], { encoding: 'utf8' }).trim();
@@ -71,7 +71,7 @@ function writeExportConfig(recipient) {
     targets: { 'bench-dir': { type: 'directory', path: TARGET_DIR } },
     exports: { encryption: { recipients: [recipient] } },
   };
-  const file = path.join(LAB_DIR, 'bench-s7.yaml');
+  const file = path.join(LAB_DIR, 'bench-s9.yaml');
   writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
   return file;
 }
@@ -92,7 +92,7 @@ export function summariseExport(samples) {
 export function renderExport(s) {
   const cell = (x, d) => `${x.median.toFixed(d)} (${x.min.toFixed(d)}–${x.max.toFixed(d)})`;
   return [
-    `#### Scenario 7: export of ${s.payloadMib} MiB incompressible to a directory target on the source host (${s.fleet.mibps.n} rounds)`,
+    `#### Scenario 9: export of ${s.payloadMib} MiB incompressible to a directory target on the source host (${s.fleet.mibps.n} rounds)`,
     '',
     '| tool | throughput MiB/s | stored MiB | zfs-fleet ÷ tool, throughput |',
     '|---|---|---|---|',

@@ -63,8 +63,8 @@ export async function labDown() {
  * @param {string[]} argv
  * @param {import('./exec.mjs').ExecOptions} [options]
  */
-export function hostExec(host, argv, options) {
-  return run('bash', [LAB_SCRIPT, 'exec', LAB_DIR, host, ...argv], options);
+export function hostExec(host, argv, options, dir = LAB_DIR) {
+  return run('bash', [LAB_SCRIPT, 'exec', dir, host, ...argv], options);
 }
 
 /**
@@ -104,12 +104,12 @@ export function netnsInode(host) {
 }
 
 /** The lab's ssh and agent settings, absolute, from the fleet.yaml lab.sh wrote. */
-export function labFleetSettings() {
-  const yaml = readFileSync(path.join(LAB_DIR, 'fleet.yaml'), 'utf8');
+export function labFleetSettings(dir = LAB_DIR) {
+  const yaml = readFileSync(path.join(dir, 'fleet.yaml'), 'utf8');
   const agent = /agent: \{ command: "([^"]+)" \}/.exec(yaml);
-  if (!agent) throw new Error(`no agent command in ${LAB_DIR}/fleet.yaml`);
+  if (!agent) throw new Error(`no agent command in ${dir}/fleet.yaml`);
   return {
-    ssh: { user: 'root', identityFile: path.join(LAB_DIR, 'keys/fleet'), knownHosts: path.join(LAB_DIR, 'known_hosts') },
+    ssh: { user: 'root', identityFile: path.join(dir, 'keys/fleet'), knownHosts: path.join(dir, 'known_hosts') },
     agent: { command: agent[1].replace(path.join(REPO, 'packages/agent/dist/fleet-agent.mjs'), AGENT_BUNDLE) },
   };
 }

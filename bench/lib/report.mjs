@@ -1,5 +1,6 @@
 // Turns the scenarios' samples into summaries (median, min–max, per-pair ratios), checks
 // them against the issue's targets, and renders one Markdown report.
+import { summarisePhaseProfile } from './phase-profile.mjs';
 import { pairedRatio, summary } from './stats.mjs';
 
 const TARGETS = {
@@ -7,6 +8,11 @@ const TARGETS = {
   nothingNewSpeedup: 5,
   controllerRssMib: 150,
   agentRssMib: 120,
+  // Scenario 7 (issue #15): `plan --all` of 1000 simulated hosts, and growth per host within 1.5× of linear.
+  simPlanS: 10,
+  incrementalOverRawS: 0.5,
+  simRssMib: 300,
+  simGrowth: 1.5,
 };
 
 /** @param {{ payloadMib: number, transferMs: number }} sample */
@@ -17,6 +23,7 @@ const ofTool = (samples, tool) => samples.filter((sample) => sample.tool === too
 
 /** Scenario 1 or 2: throughput and wall time per tool, fleet's ratio to each other tool per round. @param {any[]} samples */
 export function summariseTransfer(samples) {
+  const profile = summarisePhaseProfile(ofTool(samples, 'fleet'));
   const fleet = ofTool(samples, 'fleet');
   /** @type {Record<string, any>} */
   const tools = {};
@@ -36,7 +43,10 @@ export function summariseTransfer(samples) {
           }),
     };
   }
-  return { payloadMib: samples[0]?.payloadMib, tools };
+  // zfs-fleet's wall time beyond the raw pipe's, per pair: the fixed cost of a run.
+  const raw = ofTool(samples, 'raw');
+  const wallOverRawS = summary(fleet.map((sample, index) => (sample.wallMs - raw[index].wallMs) / 1000));
+  return { payloadMib: samples[0]?.payloadMib, tools, wallOverRawS, ...(profile ? { profile } : {}) };
 }
 
 /** Scenario 3. @param {{ samples: any[], few: any[] }} result */
@@ -93,6 +103,10 @@ export function checkTargets(summaries) {
     const ratio = summaries.full.tools.raw.fleetThroughputRatio;
     checks.push({ target: `Scenario 1: zfs-fleet throughput ≥ ${TARGETS.fullVsRaw} × raw pipe`, value: `${ratio.median.toFixed(3)}× (per-pair ${f2(ratio.min)}–${f2(ratio.max)})`, met: ratio.median >= TARGETS.fullVsRaw });
   }
+  if (summaries.incremental) {
+    const over = summaries.incremental.wallOverRawS;
+    checks.push({ target: `Scenario 2: zfs-fleet wall ≤ raw pipe wall + ${TARGETS.incrementalOverRawS} s`, value: `+${f2(over.median)} s (per-pair ${f2(over.min)}–${f2(over.max)})`, met: over.median <= TARGETS.incrementalOverRawS });
+  }
   if (summaries.nothingNew) {
     const s = summaries.nothingNew;
     checks.push({ target: `Scenario 3: zfs-fleet ≥ ${TARGETS.nothingNewSpeedup}× faster than syncoid -r`, value: `${f1(s.speedup.median)}× (per-pair ${f1(s.speedup.min)}–${f1(s.speedup.max)})`, met: s.speedup.median >= TARGETS.nothingNewSpeedup });
@@ -114,6 +128,21 @@ export function checkTargets(summaries) {
       target: 'Scenario 5: RSS independent of dataset size',
       value: `source agent ${f1(summaries.footprint.incremental.sourceAgentRssMib.median)} MiB at ${summaries.footprint.incremental.payloadMib} MiB, ${f1(summaries.footprint.full.sourceAgentRssMib.median)} MiB at ${summaries.footprint.full.payloadMib} MiB`,
       met: Math.abs(growth) < 10,
+    });
+  }
+  if (summaries.simulatedFleet) {
+    const sim = summaries.simulatedFleet;
+    const largest = sim.rows.at(-1);
+    checks.push({ target: `Scenario 7: \`plan --all\` for ${largest.hosts} hosts < ${TARGETS.simPlanS} s wall`, value: `${f2(largest.plan.wallS.median)} s (controller CPU ${f2(largest.plan.controllerCpuS.median)} s)`, met: largest.plan.wallS.median < TARGETS.simPlanS });
+    checks.push({
+      target: `Scenario 7: peak RSS < ${TARGETS.simRssMib} MiB at ${largest.hosts} hosts`,
+      value: `${f1(largest.peakRssMib.median)} MiB, the simulated agents' included (controller heap ${f1(Math.max(largest.plan.controllerPeakHeapMib.median, largest.backup.controllerPeakHeapMib.median))} MiB)`,
+      met: largest.peakRssMib.median < TARGETS.simRssMib,
+    });
+    checks.push({
+      target: `Scenario 7: linear growth (controller CPU per host, ${sim.growth.from} → ${sim.growth.to} hosts, within ${TARGETS.simGrowth}×)`,
+      value: `plan ${f2(sim.growth.planControllerCpu)}×, backup ${f2(sim.growth.backupControllerCpu)}×`,
+      met: Math.max(sim.growth.planControllerCpu, sim.growth.backupControllerCpu) <= TARGETS.simGrowth,
     });
   }
   return checks;
@@ -148,6 +177,29 @@ export function renderMarkdown({ meta, summaries, checks }) {
     out.push('');
   }
 
+  const profiled = ['full', 'incremental'].filter((key) => summaries[key]?.profile);
+  if (profiled.length > 0) {
+    out.push(`#### Where zfs-fleet's wall time goes (scenarios ${profiled.map((key) => (key === 'full' ? 1 : 2)).join(' and ')}, the report's timings, ms)`, '');
+    out.push(`| part | ${profiled.map((key) => `${summaries[key].payloadMib} MiB ${key}`).join(' | ')} |`, `|---|${profiled.map(() => '---|').join('')}`);
+    const labels = {
+      startAndExitMs: 'controller start, config, journal and metrics, exit (wall − run)',
+      sourceConnectMs: 'source: SSH connection',
+      sourceHandshakeMs: 'source: agent start and hello (the zfs probe)',
+      peerConnectMs: 'peer: SSH connection (beside the source)',
+      peerHandshakeMs: 'peer: agent start and hello (beside the source)',
+      snapshotMs: 'snapshot phase',
+      otherHostPhasesMs: 'lock, pre/postSnapshot',
+      listMs: 'listings (both at once)',
+      planMs: 'plan',
+      transferMs: 'transfer (replicate phase)',
+      streamMs: '… of which the stream (its ssh included)',
+      finishPhasesMs: 'replicated, export, pruneSnapshots, unlock',
+      restOfRunMs: 'rest of the run (zfs call counts, hang-up)',
+    };
+    for (const [key, label] of Object.entries(labels)) out.push(`| ${label} | ${profiled.map((name) => cell(summaries[name].profile[key], 0)).join(' | ')} |`);
+    out.push(`| zfs-fleet wall − raw pipe wall, per pair (s) | ${profiled.map((name) => cell(summaries[name].wallOverRawS, 2)).join(' | ')} |`, '');
+  }
+
   const n = summaries.nothingNew;
   if (n) {
     out.push(`#### Scenario 3: ${n.datasets} datasets × 5 snapshots, nothing new (${n.fleet.wallS.n} rounds)`, '');
@@ -175,6 +227,34 @@ export function renderMarkdown({ meta, summaries, checks }) {
       out.push(`| ${row.runtime} | ${row.agentMib.toFixed(1)} | ${row.runtimeMib ? row.runtimeMib.toFixed(1) : '— (none)'} | ${cell(row.versionMs, 0)} | ${cell(row.readyMs, 0)} | ${cell(row.rssMib, 1)} |`);
     }
     out.push('');
+  }
+
+  const sim = summaries.simulatedFleet;
+  if (sim) {
+    const first = sim.rows[0];
+    out.push(`#### Scenario 7: the simulated fleet, a ring of N hosts, ${first.datasets} datasets × ${first.snapshots} snapshots each (${first.plan.wallS.n} rounds, \`parallel.connections: ${first.connections}\`)`, '');
+    out.push('| hosts | command | wall s | controller CPU s | controller CPU per host, ms | agents + controller CPU s | controller peak heap MiB | process peak RSS MiB | units |', '|---|---|---|---|---|---|---|---|---|');
+    for (const row of sim.rows) {
+      for (const name of ['plan', 'backup']) {
+        const c = row[name];
+        const units = Object.entries(c.units)
+          .map(([status, count]) => `${count} ${status}`)
+          .join(', ');
+        out.push(
+          `| ${row.hosts} | \`${name} --all\` | ${cell(c.wallS, 2)} | ${cell(c.controllerCpuS, 2)} | ${cell(c.controllerCpuPerHostMs, 1)} | ${cell(c.processCpuS, 2)} | ${cell(c.controllerPeakHeapMib, 0)} | ${name === 'plan' ? cell(row.peakRssMib, 0) : '″'} | ${units}${name === 'backup' && !row.transfersOk ? ' (**transfers or journal missing**)' : ''} |`,
+        );
+      }
+    }
+    const g = sim.growth;
+    out.push('', `Growth from ${g.from} to ${g.to} hosts, per host (1.0 is linear): plan controller CPU ${f2(g.planControllerCpu)}, plan wall ${f2(g.planWall)}, backup controller CPU ${f2(g.backupControllerCpu)}; controller peak heap × ${f1(g.heap)}.`, '');
+  }
+
+  const ring = summaries.ring;
+  if (ring) {
+    out.push(`#### Scenario 8: a ring of ${ring.hosts} lab hosts, each sending ${ring.payloadMib / ring.hosts} MiB to the next while receiving (${ring.fleet.wallS.n} rounds)`, '');
+    out.push('| tool | wall s | aggregate MiB/s | zfs-fleet ÷ raw, throughput | controller CPU s | controller peak RSS MiB |', '|---|---|---|---|---|---|');
+    out.push(`| zfs-fleet \`backup --all\` (full streams) | ${cell(ring.fleet.wallS, 2)} | ${cell(ring.fleet.mibps, 0)} | ${cell(ring.throughputRatio, 2)} | ${cell(ring.fleet.controllerCpuS, 2)} | ${cell(ring.fleet.controllerRssMib, 0)} |`);
+    out.push(`| ${ring.hosts} raw \`zfs send \\| ssh \\| zfs recv\` at once | ${cell(ring.raw.wallS, 2)} | ${cell(ring.raw.mibps, 0)} | — | — | — |`, '');
   }
 
   const fp = summaries.footprint;

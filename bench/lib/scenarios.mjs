@@ -4,6 +4,7 @@ import { sampleAgents } from './agent-sampler.mjs';
 import { PEER, SOURCES, hostSh, log, zfsCallCount } from './lab.mjs';
 import { destroySnapshots, destroyTree, fleetSteps, fleetZfsCalls, runFleet, runRaw, runSyncoid, writeFleetConfig, writeRandom } from './tools.mjs';
 import { shq } from './exec.mjs';
+import { phaseProfile } from './phase-profile.mjs';
 
 /**
  * @typedef {{ quick: boolean, rounds: number, fullMib: number, incMib: number, manyDatasets: number, fewDatasets: number, manyRounds: number, fanMib: number, fanCounts: number[], fanRounds: number }} BenchOptions
@@ -65,7 +66,7 @@ class TransferBench {
         const steps = fleetSteps(report);
         if (steps.length !== 1 || steps[0].action !== kind) throw new Error(`fleet: expected one ${kind} step, got ${JSON.stringify(steps)}`);
         const agents = sampler.stop();
-        return { tool, kind, payloadMib, transferMs: steps[0].durationMs, wallMs, bytes: steps[0].bytes, controller, agentsKb: agents, zfsCalls: fleetZfsCalls(report) };
+        return { tool, kind, payloadMib, transferMs: steps[0].durationMs, wallMs, bytes: steps[0].bytes, controller, agentsKb: agents, zfsCalls: fleetZfsCalls(report), profile: phaseProfile(report, wallMs) };
       }
       if (tool === 'raw') {
         const snapshot = `${S1.raw.dataset}@bench-${++this.rawSnapshot}`;

@@ -22,6 +22,8 @@ export interface ServeAgentOptions {
   lockDir?: string;
 }
 
+const SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
+
 /** Serves the agent router over a byte stream until the input ends (the controller hung up). */
 export async function serveAgent(options: ServeAgentOptions): Promise<void> {
   const zfs = options.zfs ?? createZfsExec({ logger: options.logger });
@@ -38,16 +40,18 @@ export async function serveAgent(options: ServeAgentOptions): Promise<void> {
   };
   // Entry locks go with the agent on every way out: the controller hanging up, exit, signals.
   const releaseLocks = () => context.locks.releaseAllSync();
+  const onSignal = (signal: NodeJS.Signals) => {
+    releaseLocks();
+    process.kill(process.pid, signal);
+  };
   process.once('exit', releaseLocks);
-  for (const signal of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      releaseLocks();
-      process.kill(process.pid, signal);
-    });
-  }
+  for (const signal of SIGNALS) process.once(signal, onSignal);
   try {
     await serveStream({ router: agentRouter, createContext: () => context, input: options.input, output: options.output, logger: options.logger });
   } finally {
     releaseLocks();
+    // Served in-process (tests, the simulated fleet), many agents come and go in one process.
+    process.off('exit', releaseLocks);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
   }
 }

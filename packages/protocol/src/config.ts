@@ -181,6 +181,9 @@ export const HostConfigSchema = z.strictObject({
   receive: ReceiveConfigSchema.optional(),
 });
 
+/** A laptop holds this many SSH sessions and agents' pipes easily; a fleet of thousands queues behind them. */
+const DEFAULT_CONNECTIONS = 16;
+
 export const FleetConfigSchema = z
   .strictObject({
     ssh: SshConfigSchema,
@@ -197,8 +200,10 @@ export const FleetConfigSchema = z
         global: z.number().int().positive().default(4),
         /** Transfers touching one host (as source or peer) at once. */
         perHost: z.number().int().positive().default(2),
+        /** Agent sessions (SSH connections) the controller holds open at once; a transfer needs two. */
+        connections: z.number().int().min(2).default(DEFAULT_CONNECTIONS),
       })
-      .default({ global: 4, perHost: 2 }),
+      .default({ global: 4, perHost: 2, connections: DEFAULT_CONNECTIONS }),
     /** Journal and lock of the controller; default /var/lib/zfs-fleet (root) or ~/.local/state/zfs-fleet. */
     stateDir: TextSchema.optional(),
     /** Prometheus textfile written after each run; default `<stateDir>/zfs-fleet.prom`. */

@@ -29,15 +29,25 @@ type Row = Map<string, Cell>;
  * resolution and names sort arbitrarily. Names may hold spaces: only tabs separate fields.
  */
 export function parseTree(output: string): DatasetTree {
+  // A fleet-wide plan parses thousands of these (50 datasets × 30 snapshots is 8,000 lines):
+  // fields are cut with indexOf rather than split and trim, and a name's rows are consecutive.
   const rows = new Map<string, Row>();
-  for (const [index, line] of output.split('\n').entries()) {
-    if (line.trim() === '') continue;
-    const fields = line.split('\t');
-    if (fields.length !== 3 && fields.length !== 5) throw unparsable(`line ${index + 1} has ${fields.length} fields, expected 3 or 5`, line);
+  let row: Row | undefined;
+  let rowName: string | undefined;
+  for (let start = 0, index = 1; start < output.length; index += 1) {
+    let end = output.indexOf('\n', start);
+    if (end < 0) end = output.length;
+    const fields = cutFields(output, start, end);
+    start = end + 1;
+    if (fields.length === 1 && fields[0]!.trim() === '') continue;
+    if (fields.length !== 3 && fields.length !== 5) throw unparsable(`line ${index} has ${fields.length} fields, expected 3 or 5`, fields.join('\t'));
     const [name, property, value, received = '-', source = '-'] = fields as [string, string, string, string?, string?];
-    let row = rows.get(name);
-    if (!row) rows.set(name, (row = new Map()));
-    row.set(property, { value, received, source });
+    if (name !== rowName) {
+      rowName = name;
+      row = rows.get(name);
+      if (!row) rows.set(name, (row = new Map()));
+    }
+    row!.set(property, { value, received, source });
   }
 
   const datasets = new Map<string, DatasetInfo>();
@@ -81,6 +91,17 @@ export function parseTree(output: string): DatasetTree {
   for (const dataset of datasets.values()) dataset.snapshots.sort((a, b) => a.createtxg - b.createtxg);
   // Plain string order puts every parent before its children ("a" < "a/b").
   return { datasets: [...datasets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+}
+
+/** The tab-separated fields of `text` between `start` and `end`: `split` on a slice of a large string is several times slower. */
+function cutFields(text: string, start: number, end: number): string[] {
+  const fields: string[] = [];
+  for (let tab = text.indexOf('\t', start); tab >= 0 && tab < end; tab = text.indexOf('\t', start)) {
+    fields.push(text.slice(start, tab));
+    start = tab + 1;
+  }
+  fields.push(text.slice(start, end));
+  return fields;
 }
 
 function required(row: Row, name: string, property: string): string {

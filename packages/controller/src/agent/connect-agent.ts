@@ -20,6 +20,8 @@ export interface AgentSession {
   user: string;
   agent: AgentClient;
   hello: HelloOutput;
+  /** What opening it took: the SSH connection, then the agent's start and `hello` (absent in-process). */
+  timings?: { connectMs: number; handshakeMs: number };
   close(): void;
 }
 
@@ -47,7 +49,9 @@ export async function connectAgent(config: FleetConfig, host: string, logger: pi
 async function openAgentSession(config: FleetConfig, host: string, logger: pino.Logger): Promise<AgentSession> {
   const endpoint = hostEndpoint(config, host);
   const log = logger.child({ host });
+  const startedAt = performance.now();
   const connection: SshConnection = await connectHost(endpoint, connectOptions(config));
+  const connectedAt = performance.now();
   // At debug the agent logs every zfs argv (raw -w, resumable -s...): its lines come back here.
   const command = `${(config.hosts[host]?.agent ?? config.agent).command} serve --stdio${logger.isLevelEnabled('debug') ? ' --log-level debug' : ''}`;
   let stderrTail = '';
@@ -75,7 +79,8 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
     const { agent, hello, transport } = handshake;
     // An agent that did not check the version itself is held to it here.
     if (hello.agentVersion !== FLEET_VERSION) throw versionMismatch(host, hello.agentVersion);
-    log.debug({ agentVersion: hello.agentVersion, zfs: hello.zfs.version }, 'agent connected');
+    const timings = { connectMs: Math.round(connectedAt - startedAt), handshakeMs: Math.round(performance.now() - connectedAt) };
+    log.debug({ agentVersion: hello.agentVersion, zfs: hello.zfs.version, ...timings }, 'agent connected');
     return {
       host,
       address: endpoint.host,
@@ -83,6 +88,7 @@ async function openAgentSession(config: FleetConfig, host: string, logger: pino.
       user: endpoint.user,
       agent,
       hello,
+      timings,
       close: () => {
         transport.close();
         channel.end();

@@ -79,29 +79,31 @@ export function createFakeFleet(datasets: Record<string, string[]>): FakeFleet {
     startAgent,
     requests,
     transfers,
-    async connect(host) {
-      const { toAgent, toController } = startAgent(host);
-      const transport = createStreamLink<AgentRouter>({
-        input: toController,
-        output: toAgent,
-        onProtocolError: (error) => {
-          throw error;
-        },
-      });
-      const agent = createTRPCClient<AgentRouter>({ links: [transport.link] });
-      const hello = await agent.hello.query({ controllerVersion: FLEET_VERSION });
-      return {
-        host,
-        address: `${host}.test`,
-        port: 22,
-        user: 'root',
-        agent,
-        hello,
-        close: () => {
-          transport.close();
-          toAgent.end();
-        },
-      };
+    connect: async (host) => openSession(host, startAgent(host)),
+  };
+}
+
+/** A session over an agent's stdio: the real stream link and client, and its `hello`. */
+export async function openSession(host: string, { toAgent, toController }: AgentPipes): Promise<AgentSession> {
+  const transport = createStreamLink<AgentRouter>({
+    input: toController,
+    output: toAgent,
+    onProtocolError: (error) => {
+      throw error;
+    },
+  });
+  const agent = createTRPCClient<AgentRouter>({ links: [transport.link] });
+  const hello = await agent.hello.query({ controllerVersion: FLEET_VERSION });
+  return {
+    host,
+    address: `${host}.test`,
+    port: 22,
+    user: 'root',
+    agent,
+    hello,
+    close: () => {
+      transport.close();
+      toAgent.end();
     },
   };
 }

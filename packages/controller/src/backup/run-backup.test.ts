@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createFakeFleet, fakeFleetConfig, type FakeFleet } from '../agent/fake-fleet.fixture.ts';
@@ -95,7 +96,7 @@ describe('runBackup', () => {
     const report = await runBackup(config, backup(fleet), logger);
     expect(report.units).toMatchObject([{ host: 'src1', dataset: 'tank/a', peer: 'backup1', status: 'ok', steps: [{ action: 'full', to: 'fleet-20261101T033000.000Z' }] }]);
     expect(guidsOf(fleet, 'backup1', 'backup/fleet/src1/tank/a')).toEqual(guidsOf(fleet, 'src1', 'tank/a'));
-    expect(report.hosts.find((host) => host.host === 'backup1')).toEqual({ host: 'backup1' });
+    expect(report.hosts.find((host) => host.host === 'backup1')).not.toHaveProperty('zfsCalls');
   });
 
   it('a host named twice is snapshotted once', async () => {
@@ -104,5 +105,54 @@ describe('runBackup', () => {
     expect(report.ok).toBe(true);
     expect(report.units).toHaveLength(1);
     expect(fleet.zfs.src1!.argv.filter(([verb]) => verb === 'snapshot')).toEqual([['snapshot', 'tank/a@fleet-20261101T033000.000Z']]);
+  });
+
+  it('reports where every unit and host spent its time: queueing, connecting, the agent start, listing, planning, the transfer', async () => {
+    const fleet = createFakeFleet({ src1: ['tank/a'], src2: ['tank/b'], backup1: ['backup'] });
+    const config = fakeFleetConfig({ src1: [{ dataset: 'tank/a', to: ['backup1'] }], src2: [{ dataset: 'tank/b', to: ['backup1'] }] });
+    config.parallel = { ...config.parallel, connections: 2 };
+    // The peer's agent takes 40 ms to answer hello: its handshake shows it.
+    const connect = async (host: string) => {
+      if (host === 'backup1') await setTimeout(40);
+      return fleet.connect(host);
+    };
+    const report = await runBackup(config, backup(fleet, { hosts: ['src1', 'src2'], connect }), logger);
+    expect(report.ok).toBe(true);
+    const byHost = Object.fromEntries(report.hosts.map((host) => [host.host, host.timings]));
+    expect(byHost.backup1).toMatchObject({ sessions: 1, connectMs: 0 });
+    expect(byHost.backup1!.handshakeMs).toBeGreaterThanOrEqual(35);
+    // Two connections: src1 and backup1 first; src2 waits until src1 is done and its session closed.
+    expect(byHost.src1).toMatchObject({ sessions: 1 });
+    expect(byHost.src1!.queuedMs).toBeLessThan(20);
+    expect(byHost.src2!.queuedMs).toBeGreaterThanOrEqual(35);
+    for (const unit of report.units) {
+      expect(Object.keys(unit.timings ?? {}).sort()).toEqual(['listMs', 'planMs', 'slotWaitMs', 'transferMs']);
+      expect(unit.timings!.transferMs).toBe(unit.phases!.find((phase) => phase.name === 'replicate')!.durationMs);
+    }
+    expect(report.hosts.find((host) => host.host === 'src1')!.phases!.find((phase) => phase.name === 'snapshot')).toMatchObject({ status: 'ok' });
+  });
+
+  it('never holds more sessions open than parallel.connections, and still backs up every host', async () => {
+    const sources = ['src1', 'src2', 'src3', 'src4', 'src5'];
+    const fleet = createFakeFleet({ ...Object.fromEntries(sources.map((host) => [host, [`tank/${host}`]])), backup1: ['backup'] });
+    const config = fakeFleetConfig(Object.fromEntries(sources.map((host) => [host, [{ dataset: `tank/${host}`, to: ['backup1'] }]])));
+    config.parallel = { ...config.parallel, connections: 2 };
+    let open = 0;
+    let mostOpen = 0;
+    const connect = async (host: string) => {
+      open += 1;
+      mostOpen = Math.max(mostOpen, open);
+      await setTimeout(5);
+      const session = await fleet.connect(host);
+      return { ...session, close: () => ((open -= 1), session.close()) };
+    };
+    const report = await runBackup(config, backup(fleet, { hosts: sources, connect }), logger);
+    expect(report.units.map((unit) => `${unit.host}:${unit.status}`)).toEqual(sources.map((host) => `${host}:ok`));
+    for (const host of sources) expect(guidsOf(fleet, 'backup1', `backup/fleet/${host}/tank/${host}`)).toEqual(guidsOf(fleet, host, `tank/${host}`));
+    expect(mostOpen).toBe(2);
+    expect(open).toBe(0);
+    // The peer stayed open throughout; each source waited for the one before it.
+    expect(report.hosts.find((host) => host.host === 'backup1')?.timings?.sessions).toBe(1);
+    expect(report.hosts.filter((host) => (host.timings?.queuedMs ?? 0) >= 5).map((host) => host.host)).toEqual(['src2', 'src3', 'src4', 'src5']);
   });
 });

@@ -2,8 +2,7 @@ import type pino from 'pino';
 import { planReplication, type ReplicationPlan } from '@zfs-fleet/plan';
 import { entrySettings, toFleetErrorFromClient, type DatasetTree, type ExportEvent, type FleetConfig, type FleetErrorShape, type ReplicateEvent, type ResumeTokenInfo, type SnapshotName } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
-import { SessionPool } from '../agent/session-pool.ts';
-import { collectZfsCalls } from '../run/collect-zfs-calls.ts';
+import { SessionPool, type SessionTimings } from '../agent/session-pool.ts';
 import { gatherTrees, type Listed, type UnitTrees } from '../run/gather-trees.ts';
 import { destinationOf, distinct, listUnits, type Unit } from '../run/list-units.ts';
 import { runPhases, type PhasesOutcome } from '../run/run-phases.ts';
@@ -15,7 +14,7 @@ import { unreachedSequences } from '../sequence/unreached-sequences.ts';
 import type { SequenceStepReport } from '../sequence/sequence-report.ts';
 import { createTransferSlots, type TransferSlots } from './create-limiter.ts';
 import { reportStep } from './report-step.ts';
-import { isUnitSuccessful, unitStatus, type HostReport, type RunReport, type UnitReport } from './run-report.ts';
+import { isUnitSuccessful, unitStatus, type HostReport, type RunReport, type UnitReport, type UnitTimings } from './run-report.ts';
 import { createSnapshotName } from './snapshot-name.ts';
 import { withPendingSnapshot } from './with-pending-snapshot.ts';
 import { isExportSuccessful, type ExportUnitReport } from '../export/export-report.ts';
@@ -57,9 +56,11 @@ export interface TransferProgress {
 }
 
 /**
- * Backs up the selected hosts' entries to their peers: list the units, run the host phases
- * (snapshot), gather the trees, plan each unit, run its phases (replicate), report. One report
- * row per unit; a unit, a host or a peer that fails never stops the others, and never the report.
+ * Backs up the selected hosts' entries to their peers: list the units, then per source host,
+ * holding a lease on its sessions and its peers' (at most `parallel.connections` open at
+ * once): run the host phases (snapshot), gather the trees, plan each unit, run its phases
+ * (replicate), finish (prune, unlock). One report row per unit; a unit, a host or a peer that
+ * fails never stops the others, and never the report.
  */
 export async function runBackup(config: FleetConfig, options: BackupOptions, logger: pino.Logger): Promise<RunReport> {
   const clock = options.now ?? (() => new Date());
@@ -67,47 +68,45 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
   const allUnits = listUnits(config, { hosts: options.hosts, ...(options.only ? { only: options.only } : {}) });
   // An entry whose sequence has no replicate step is snapshotted and pruned, never sent.
   const units = allUnits.filter((unit) => entrySettings(config, unit.entry).sequence.includes('replicate'));
+  // Entries to export targets (issue #12): their host runs its phases even when it has no peer.
   const exportUnits = listExportUnits(config, { hosts: options.hosts, ...(options.only ? { only: options.only } : {}) });
   const exportReports: ExportUnitReport[] = [];
   const runs = new Map<string, HostRun>();
   const hosts: HostReport[] = distinct(options.hosts).map((host) => ({ host }));
-  const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, ...(options.connect ? { connect: options.connect } : {}) });
+  const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, limit: config.parallel.connections, ...(options.connect ? { connect: options.connect } : {}) });
   const reports: UnitReport[] = [];
+  const allHosts = distinct(allUnits.flatMap((unit) => [unit.host, unit.peer]));
   // Named before any host is touched: a prefix too long for zfs is a config error (exit 2) with nothing done.
   const snapshot = options.snapshot || options.noSnapshot ? undefined : createSnapshotName(config.snapshotPrefix, startedAt);
   try {
-    // Open every session at once: a peer's SSH handshake and agent start overlap the sources' snapshots and listings.
-    for (const host of distinct(units.flatMap((unit) => [unit.host, unit.peer]))) void sessions.get(host).catch(() => undefined);
-    const failedHosts = options.dryRun ? new Map<string, FleetErrorShape>() : await runHostPhases([...allUnits, ...exportUnits], hosts, { sessions, snapshot, logger, config, options, startedAt, clock, runs, exportUnits });
-    if (options.dryRun) exportReports.push(...(await planExports(exportUnits, { sessions, options, clock, logger, config })));
-    const trees = await gatherTrees(
-      sessions,
-      units.filter((unit) => !failedHosts.has(unit.host)),
-    );
-    const slots = createTransferSlots(options.parallel ?? config.parallel.global, config.parallel.perHost);
-    // A host's entries to one peer go one after another, as listed; pairs run at once, within the slots.
+    const context: HostJobContext = { sessions, snapshot, logger, config, options, startedAt, clock, runs, slots: createTransferSlots(options.parallel ?? config.parallel.global, config.parallel.perHost), reports, exportUnits };
     await Promise.all(
-      distinct(units.map((unit) => `${unit.host}\u0000${unit.peer}`)).map(async (pair) => {
-        for (const unit of units.filter((candidate) => `${candidate.host}\u0000${candidate.peer}` === pair)) {
-          const hostReport = hosts.find((host) => host.host === unit.host)!;
-          if (options.dryRun && snapshot) hostReport.snapshot = snapshot;
-          // A host that failed, or an entry that stopped (LOCKED, a failed preSnapshot), sends nothing.
-          const failure = failedHosts.get(unit.host) ?? runs.get(unit.host)?.sequence.abortedBy(unit.entry.dataset);
-          // Whatever one unit throws (a session gone, a tree zfs-fleet cannot plan) is that unit's failure, on record.
-          const unitReport = failure ? failedUnit(unit, failure) : await backUpUnit(unit, { trees, sessions, slots, config, options, hostReport, snapshot, startedAt, logger }).catch((error: unknown) => failedUnit(unit, toFleetErrorFromClient(error).toShape()));
-          reports.push(unitReport);
-        }
+      distinct([...allUnits, ...exportUnits].map((unit) => unit.host)).map((host) => {
+        const report = hosts.find((candidate) => candidate.host === host)!;
+        // The lease opens the host's session and its peers' at once: a peer's SSH handshake and agent start overlap the snapshot.
+        return sessions.lease([host, ...allUnits.filter((unit) => unit.host === host).map((unit) => unit.peer)], async (queuedMs) => {
+          report.timings = { queuedMs };
+          if (queuedMs > 0) logger.debug({ host, queuedMs }, 'waited for a connection (parallel.connections)');
+          await backUpHost(
+            host,
+            units.filter((unit) => unit.host === host),
+            [...allUnits, ...exportUnits].filter((unit) => unit.host === host),
+            report,
+            context,
+          );
+        });
       }),
     );
-    await runFinishPhases(runs, reports, hosts);
-    const zfsCalls = await collectZfsCalls(sessions, distinct(allUnits.flatMap((unit) => [unit.host, unit.peer])));
+    if (options.dryRun) exportReports.push(...(await planExports(exportUnits, { sessions, options, clock, logger, config })));
+    for (const peer of distinct(allUnits.map((unit) => unit.peer))) if (!hosts.some((host) => host.host === peer)) hosts.push({ host: peer });
+    const zfsCalls = await sessions.zfsCalls(allHosts);
     for (const report of hosts) if (zfsCalls.has(report.host)) report.zfsCalls = zfsCalls.get(report.host)!;
-    for (const peer of distinct(allUnits.map((unit) => unit.peer))) if (!hosts.some((host) => host.host === peer)) hosts.push({ host: peer, ...(zfsCalls.has(peer) ? { zfsCalls: zfsCalls.get(peer)! } : {}) });
   } finally {
     // Locks go on every way out (the agents also drop theirs when the sessions close).
     for (const run of runs.values()) await run.sequence.unlock();
     await sessions.closeAll();
   }
+  for (const report of hosts) addSessionTimings(report, sessions.timingsOf(report.host), logger);
   const ran = [...runs.values()].flatMap((run) => run.sequence.reports());
   const hostErrors = new Map(hosts.flatMap((host) => (host.error ? [[host.host, host.error] as const] : [])));
   // An entry that sends nothing on a host the run could not reach: on record with the host's error.
@@ -138,23 +137,24 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
 
 /** `fleet plan`: what each export unit would send, from the targets' manifests; nothing runs. */
 async function planExports(units: readonly ExportUnit[], context: { sessions: SessionPool; options: BackupOptions; clock: () => Date; logger: pino.Logger; config: FleetConfig }): Promise<ExportUnitReport[]> {
-  const byHost = distinct(units.map((unit) => unit.host));
   const reports = await Promise.all(
-    byHost.map(async (host) => {
-      const own = units.filter((unit) => unit.host === host && runsStep(context.config, unit.entry, 'export'));
-      try {
-        const session = await context.sessions.get(host);
-        return await exportHost({ host, session, units: own, now: context.clock, forceFull: context.options.forceFull, dryRun: true, logger: context.logger.child({ host }) });
-      } catch (error) {
-        return own.map((unit): ExportUnitReport => ({ host, dataset: unit.entry.dataset, target: unit.target, status: 'failed', error: toFleetErrorFromClient(error).toShape() }));
-      }
-    }),
+    distinct(units.map((unit) => unit.host)).map((host) =>
+      context.sessions.lease([host], async () => {
+        const own = units.filter((unit) => unit.host === host && runsStep(context.config, unit.entry, 'export'));
+        try {
+          const session = await context.sessions.get(host);
+          return await exportHost({ host, session, units: own, now: context.clock, forceFull: context.options.forceFull, dryRun: true, logger: context.logger.child({ host }) });
+        } catch (error) {
+          return own.map((unit): ExportUnitReport => ({ host, dataset: unit.entry.dataset, target: unit.target, status: 'failed', error: toFleetErrorFromClient(error).toShape() }));
+        }
+      }),
+    ),
   );
   return reports.flat();
 }
 
-/** Runs HOST_PHASES on every source host at once; returns the hosts that failed, with why. */
-interface HostPhasesContext {
+/** What every source host's job shares. */
+interface HostJobContext {
   sessions: SessionPool;
   snapshot: SnapshotName | undefined;
   logger: pino.Logger;
@@ -162,81 +162,100 @@ interface HostPhasesContext {
   options: BackupOptions;
   startedAt: Date;
   clock: () => Date;
-  /** Filled with each host's run, for FINISH_PHASES after the units. */
+  /** Filled with each host's run, for FINISH_PHASES after its units. */
   runs: Map<string, HostRun>;
+  slots: TransferSlots;
+  /** Each unit's report, as it finishes. */
+  reports: UnitReport[];
   exportUnits: readonly ExportUnit[];
 }
 
-async function runHostPhases(units: ReadonlyArray<Pick<Unit, 'host' | 'entry'>>, hosts: HostReport[], context: HostPhasesContext): Promise<Map<string, FleetErrorShape>> {
-  const failed = new Map<string, FleetErrorShape>();
+/** One source host, start to finish: host phases, its trees, its units (one peer after another per pair), finish phases. */
+async function backUpHost(host: string, units: readonly Unit[], allUnits: ReadonlyArray<Pick<Unit, 'host' | 'entry'>>, report: HostReport, context: HostJobContext): Promise<void> {
+  const { options, snapshot } = context;
+  const failure = options.dryRun ? undefined : await runHostPhases(host, allUnits, report, context);
+  if (options.dryRun && snapshot) report.snapshot = snapshot;
+  const trees = await gatherTrees(context.sessions, failure ? [] : units);
+  // A host's entries to one peer go one after another, as listed; peers run at once, within the slots.
   await Promise.all(
-    distinct(units.map((unit) => unit.host)).map(async (host) => {
-      const report = hosts.find((candidate) => candidate.host === host)!;
-      const entries = distinct(units.filter((unit) => unit.host === host).map((unit) => unit.entry));
-      const logger = context.logger.child({ host });
-      let outcome: PhasesOutcome;
-      try {
-        const session = await context.sessions.get(host);
-        const { options } = context;
-        const sequence = new HostSequence({
-          config: context.config,
-          host,
-          session,
-          entries,
-          command: 'backup',
-          startedAt: context.startedAt,
-          dryRun: false,
-          ...(options.snapshot ? { noSnapshotReason: `--snapshot ${options.snapshot}` } : options.noSnapshot ? { noSnapshotReason: '--no-snapshot' } : {}),
-          logger,
-          ...(options.onStep ? { onStep: options.onStep } : {}),
-        });
-        const run: HostRun = {
-          host,
-          session,
-          entries,
-          ...(context.snapshot ? { snapshot: context.snapshot } : {}),
-          report,
-          logger,
-          config: context.config,
-          sequence,
-          sessions: context.sessions,
-          now: context.clock,
-          units: [],
-          pruned: [],
-          exportUnits: context.exportUnits.filter((unit) => unit.host === host),
-          exports: [],
-          exportPrunes: [],
-          forceFull: options.forceFull,
-          ...(options.onExportEvent ? { onExportEvent: options.onExportEvent } : {}),
-        };
-        context.runs.set(host, run);
-        outcome = await runPhases(HOST_PHASES, run);
-        report.phases = outcome.phases;
-      } catch (error) {
-        outcome = { ok: false, phases: [], error: toFleetErrorFromClient(error).toShape() };
-      }
-      if (outcome.error) {
-        report.error = outcome.error;
-        failed.set(host, outcome.error);
-        // The report shows it: logged below the default level (warn), not twice on a terminal.
-        logger.info({ err: outcome.error }, 'source host failed');
+    distinct(units.map((unit) => unit.peer)).map(async (peer) => {
+      for (const unit of units.filter((candidate) => candidate.peer === peer)) {
+        // A host that failed, or an entry that stopped (LOCKED, a failed preSnapshot), sends nothing.
+        const stopped = failure ?? context.runs.get(host)?.sequence.abortedBy(unit.entry.dataset);
+        // Whatever one unit throws (a session gone, a tree zfs-fleet cannot plan) is that unit's failure, on record.
+        const unitReport = stopped ? failedUnit(unit, stopped) : await backUpUnit(unit, { ...context, trees, hostReport: report }).catch((error: unknown) => failedUnit(unit, toFleetErrorFromClient(error).toShape()));
+        context.reports.push(unitReport);
       }
     }),
   );
-  return failed;
+  const run = context.runs.get(host);
+  if (run) await runFinishPhases(run, context.reports, report);
 }
 
-/** FINISH_PHASES on every source host that ran its host phases: replicate's outcome, prune, unlock. */
-async function runFinishPhases(runs: ReadonlyMap<string, HostRun>, reports: readonly UnitReport[], hosts: HostReport[]): Promise<void> {
-  await Promise.all(
-    [...runs.values()].map(async (run) => {
-      run.units = reports.filter((unit) => unit.host === run.host);
-      const outcome = await runPhases(FINISH_PHASES, run);
-      const report = hosts.find((candidate) => candidate.host === run.host)!;
-      report.phases = [...(report.phases ?? []), ...outcome.phases];
-      if (outcome.error) report.error ??= outcome.error;
-    }),
-  );
+/** Runs HOST_PHASES on one source host; returns why it failed, if it did. */
+async function runHostPhases(host: string, units: ReadonlyArray<Pick<Unit, 'host' | 'entry'>>, report: HostReport, context: HostJobContext): Promise<FleetErrorShape | undefined> {
+  const entries = distinct(units.map((unit) => unit.entry));
+  const logger = context.logger.child({ host });
+  let outcome: PhasesOutcome;
+  try {
+    const session = await context.sessions.get(host);
+    const { options } = context;
+    const sequence = new HostSequence({
+      config: context.config,
+      host,
+      session,
+      entries,
+      command: 'backup',
+      startedAt: context.startedAt,
+      dryRun: false,
+      ...(options.snapshot ? { noSnapshotReason: `--snapshot ${options.snapshot}` } : options.noSnapshot ? { noSnapshotReason: '--no-snapshot' } : {}),
+      logger,
+      ...(options.onStep ? { onStep: options.onStep } : {}),
+    });
+    const run: HostRun = {
+      host,
+      session,
+      entries,
+      ...(context.snapshot ? { snapshot: context.snapshot } : {}),
+      report,
+      logger,
+      config: context.config,
+      sequence,
+      sessions: context.sessions,
+      now: context.clock,
+      units: [],
+      pruned: [],
+      exportUnits: context.exportUnits.filter((unit) => unit.host === host),
+      exports: [],
+      exportPrunes: [],
+      forceFull: options.forceFull,
+      ...(options.onExportEvent ? { onExportEvent: options.onExportEvent } : {}),
+    };
+    context.runs.set(host, run);
+    outcome = await runPhases(HOST_PHASES, run);
+    report.phases = outcome.phases;
+  } catch (error) {
+    outcome = { ok: false, phases: [], error: toFleetErrorFromClient(error).toShape() };
+  }
+  if (!outcome.error) return undefined;
+  report.error = outcome.error;
+  // The report shows it: logged below the default level (warn), not twice on a terminal.
+  logger.info({ err: outcome.error }, 'source host failed');
+  return outcome.error;
+}
+
+/** FINISH_PHASES on a source host that ran its host phases: replicate's outcome, prune, unlock. */
+async function runFinishPhases(run: HostRun, reports: readonly UnitReport[], report: HostReport): Promise<void> {
+  run.units = reports.filter((unit) => unit.host === run.host);
+  const outcome = await runPhases(FINISH_PHASES, run);
+  report.phases = [...(report.phases ?? []), ...outcome.phases];
+  if (outcome.error) report.error ??= outcome.error;
+}
+
+/** The host's connection costs, summed over its sessions, beside the time it queued; logged at debug. */
+function addSessionTimings(report: HostReport, timings: SessionTimings | undefined, logger: pino.Logger): void {
+  if (timings) report.timings = { ...report.timings, ...timings };
+  if (report.timings) logger.debug({ host: report.host, timings: report.timings, phases: report.phases?.map(({ name, durationMs }) => ({ name, durationMs })) }, 'host timings');
 }
 
 interface UnitContext {
@@ -260,16 +279,29 @@ async function backUpUnit(unit: Unit, context: UnitContext): Promise<UnitReport>
   if (!source.ok || !copy.ok) return unreachableUnit(unit, source, copy, context.hostReport, logger);
   const sourceTree = options.dryRun && context.snapshot ? withPendingSnapshot(source.tree, [unit.entry], context.snapshot, context.startedAt) : source.tree;
   const [sourceSession, peerSession] = await Promise.all([context.sessions.get(unit.host), context.sessions.get(unit.peer)]);
+  const planStartedAt = performance.now();
   const resumeTokens = await decodeResumeTokens(sourceSession, copy.tree, logger);
   const plan = planUnit(unit, sourceTree, copy.tree, options, resumeTokens);
   const report: UnitReport = { host: unit.host, dataset: unit.entry.dataset, peer: unit.peer, status: 'planned', steps: plan.steps.map(reportStep) };
+  // The two listings ran at once: the unit waited for the slower.
+  const timings: UnitTimings = { listMs: Math.max(source.durationMs, copy.durationMs), planMs: 0 };
+  report.timings = timings;
   if (options.dryRun) {
     await addEstimates(report, plan, sourceSession, peerSession, transferContext(unit, sourceTree)).catch((error: unknown) => logger.warn({ err: toFleetErrorFromClient(error).toShape() }, 'could not estimate the stream sizes'));
+    timings.planMs = Math.round(performance.now() - planStartedAt);
+    logger.debug({ timings }, 'unit timings');
     return { ...report, status: unitStatus(report.steps, false) };
   }
+  timings.planMs = Math.round(performance.now() - planStartedAt);
   const run = { unit, plan, report, source: sourceSession, peer: peerSession, sourceTree, peerTree: copy.tree, config: context.config, logger, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
-  const outcome = await context.slots(unit.host, unit.peer, () => runPhases(UNIT_PHASES, run));
+  const queuedAt = performance.now();
+  const outcome = await context.slots(unit.host, unit.peer, () => {
+    timings.slotWaitMs = Math.round(performance.now() - queuedAt);
+    return runPhases(UNIT_PHASES, run);
+  });
   report.phases = outcome.phases;
+  timings.transferMs = outcome.phases.find((phase) => phase.name === 'replicate')?.durationMs ?? 0;
+  logger.debug({ timings }, 'unit timings');
   if (outcome.ok) return { ...report, status: unitStatus(report.steps, true) };
   // The report shows every failed unit with its code and hint: the default level (warn) does not repeat it.
   logger.info({ err: outcome.error }, 'backup unit failed');

@@ -39,7 +39,34 @@ export interface UnitReport {
   steps: StepReport[];
   /** The unit phases that ran (`replicate`, ...), each with its outcome; absent in a plan. */
   phases?: PhaseReport[];
+  /** Where the unit's time went; absent when its hosts could not be asked. */
+  timings?: UnitTimings;
   error?: FleetErrorShape;
+}
+
+/** A unit's time, phase by phase, in ms (its hosts' connections and snapshot are in their `HostTimings` and `phases`). */
+export interface UnitTimings {
+  /** The source's and the peer's listings, run at once: the slower of the two. */
+  listMs: number;
+  /** Decoding resume tokens, planning, and in a plan the `zfs send -nP` estimates. */
+  planMs: number;
+  /** Waiting for a transfer slot (`parallel.global`, `parallel.perHost`). */
+  slotWaitMs?: number;
+  /** The replicate phase: destroys, the streams, keeping the copies unmounted. */
+  transferMs?: number;
+}
+
+/** A host's connection costs in ms, summed over the sessions the run opened to it. */
+export interface HostTimings {
+  /** A source host: how long its work waited for room under `parallel.connections`. */
+  queuedMs?: number;
+  sessions?: number;
+  /** The SSH connection: TCP, key exchange, authentication. */
+  connectMs?: number;
+  /** The agent's start and its `hello`, which carries the zfs probe. */
+  handshakeMs?: number;
+  /** Counting the agent's zfs calls and hanging up, where the limit closed a session mid-run. */
+  closeMs?: number;
 }
 
 export interface HostReport {
@@ -47,6 +74,8 @@ export interface HostReport {
   snapshot?: string;
   /** The host phases that ran (`snapshot`, ...), each with its outcome. */
   phases?: PhaseReport[];
+  /** Where the host's time went outside its phases: waiting for a connection, connecting, the agent's start. */
+  timings?: HostTimings;
   zfsCalls?: ZfsCallsOutput;
   error?: FleetErrorShape;
 }

@@ -13,8 +13,8 @@ export interface Listing {
   roots: DatasetName[];
 }
 
-/** What a host has under the listed roots, or why it could not be asked. */
-export type Listed = { ok: true; tree: DatasetTree; missingRoots: DatasetName[] } | { ok: false; error: FleetErrorShape };
+/** What a host has under the listed roots, or why it could not be asked; `durationMs` from asking to the answer. */
+export type Listed = ({ ok: true; tree: DatasetTree; missingRoots: DatasetName[] } | { ok: false; error: FleetErrorShape }) & { durationMs: number };
 
 /** Lists every request at once, one zfs call each. Never throws: a host that cannot be asked gives a failure row. */
 export function listTrees(sessions: Sessions, listings: readonly Listing[]): Promise<Listed[]> {
@@ -22,9 +22,11 @@ export function listTrees(sessions: Sessions, listings: readonly Listing[]): Pro
     listings.map(async ({ host, roots }): Promise<Listed> => {
       try {
         const session = await sessions.get(host);
-        return { ok: true, ...(await session.agent.listTree.query({ roots })) };
+        const startedAt = performance.now();
+        const listed = await session.agent.listTree.query({ roots });
+        return { ok: true, ...listed, durationMs: Math.round(performance.now() - startedAt) };
       } catch (error) {
-        return { ok: false, error: toFleetErrorFromClient(error).toShape() };
+        return { ok: false, error: toFleetErrorFromClient(error).toShape(), durationMs: 0 };
       }
     }),
   );
