@@ -69,7 +69,6 @@ export async function* runExport(ctx: AgentContext, input: ExportInput, signal: 
     };
     let reportedAt = 0;
     for await (const data of send.stdout as AsyncIterable<Buffer>) {
-      streamHash.update(data);
       streamBytes += data.length;
       let offset = 0;
       while (offset < data.length) {
@@ -80,7 +79,10 @@ export async function* runExport(ctx: AgentContext, input: ExportInput, signal: 
           encoders.push(current);
         }
         const piece = data.subarray(offset, offset + (input.chunkSizeBytes - current.rawBytes));
-        await current.write(piece);
+        // The write is queued first, so zstd works on it while this thread hashes it.
+        const written = current.write(piece);
+        streamHash.update(piece);
+        await written;
         offset += piece.length;
         if (current.rawBytes === input.chunkSizeBytes) {
           finishChunk(current);
