@@ -7,7 +7,7 @@ test('plain words pass unquoted and anything else is single-quoted', () => {
 });
 
 test('the peer command is one quoted string after "--", with strict host keys and no prompts', () => {
-  const argv = buildPeerSshArgs({ name: 'b', address: '10.0.0.2', port: 22, user: 'root' }, { compression: 'none', cipher: 'aes128-gcm@openssh.com' }, [
+  const argv = buildPeerSshArgs({ name: 'b', address: '10.0.0.2', port: 22, user: 'root' }, { stallTimeout: 300_000, compression: 'none', cipher: 'aes128-gcm@openssh.com' }, [
     ['zstd', '-d', '-c'],
     ['zfs', 'recv', '-d', 'backup/x'],
   ]);

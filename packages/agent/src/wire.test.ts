@@ -9,26 +9,26 @@ const none = { zstd: false, lz4: false, mbuffer: false, pv: false };
 
 describe('planWire', () => {
   it('sends plain when nothing is configured', () => {
-    expect(planWire({ compression: 'none' }, all, all)).toEqual({ local: [], compression: 'none', notes: [] });
+    expect(planWire({ stallTimeout: 300_000, compression: 'none' }, all, all)).toEqual({ local: [], compression: 'none', notes: [] });
   });
 
   it('compresses on the source and decompresses on the peer when both have the tool', () => {
-    const plan = planWire({ compression: 'zstd' }, all, all);
+    const plan = planWire({ stallTimeout: 300_000, compression: 'zstd' }, all, all);
     expect(plan.compression).toBe('zstd');
     expect(plan.local).toEqual([['zstd', '-c', '-q', '-3', '-T0']]);
     expect(plan.decompress).toBe('zstd');
   });
 
   it('falls back to plain, and says why, when the peer lacks the tool', () => {
-    const plan = planWire({ compression: 'lz4' }, all, { ...all, lz4: false });
+    const plan = planWire({ stallTimeout: 300_000, compression: 'lz4' }, all, { ...all, lz4: false });
     expect(plan).toMatchObject({ compression: 'none', local: [] });
     expect(plan.decompress).toBeUndefined();
     expect(plan.notes).toEqual(['lz4 is missing on the peer; sending uncompressed']);
   });
 
   it('buffers with mbuffer after compression, only where the source has it', () => {
-    expect(planWire({ compression: 'zstd', buffer: '256M' }, all, all).local.map((stage) => stage[0])).toEqual(['zstd', 'mbuffer']);
-    expect(planWire({ compression: 'none', buffer: '256M' }, none, none).notes).toEqual(['mbuffer is missing on the source; sending unbuffered']);
+    expect(planWire({ stallTimeout: 300_000, compression: 'zstd', buffer: '256M' }, all, all).local.map((stage) => stage[0])).toEqual(['zstd', 'mbuffer']);
+    expect(planWire({ stallTimeout: 300_000, compression: 'none', buffer: '256M' }, none, none).notes).toEqual(['mbuffer is missing on the source; sending unbuffered']);
   });
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DatasetNameSchema, SnapshotNameSchema, type DatasetName, type SnapshotName } from './names.ts';
 import { ZfsCapabilitiesSchema, type DatasetTree } from './tree.ts';
-import { WireConfigSchema } from './config.ts';
+import { WireInputSchema } from './config.ts';
 
 /**
  * Inputs and outputs of the agent's procedures. The agent validates each input on arrival and
@@ -154,7 +154,7 @@ export type Transfer = z.input<typeof TransferSchema>;
 export const ReplicateInputSchema = z.object({
   peer: PeerEndpointSchema,
   transfers: z.array(TransferSchema).min(1),
-  wire: WireConfigSchema,
+  wire: WireInputSchema,
   /** The peer's zfs, from its hello: flags go on the stream only when both ends support them. */
   peerZfs: ZfsCapabilitiesSchema,
   peerTools: WireToolsSchema,

@@ -38,6 +38,9 @@ export const SshConfigSchema = z.strictObject({
   handshakeTimeout: DurationSchema.refine((ms) => ms > 0, 'longer than 0s').default(30_000),
 });
 
+/** `wire.stallTimeout`'s default: zfs send and recv pause for seconds at most in normal work (a recv -F rollback, a busy pool). */
+export const DEFAULT_STALL_TIMEOUT_MS = 300_000;
+
 export const WireConfigSchema = z.strictObject({
   /** Compression on the wire between source and peer, used when both ends have the tool. */
   compression: z.enum(['none', 'zstd', 'lz4']).default('none'),
@@ -53,7 +56,12 @@ export const WireConfigSchema = z.strictObject({
     .optional(),
   /** Bandwidth limit in bytes per second (needs mbuffer on the source). */
   bandwidthLimitBytesPerSecond: z.number().int().positive().optional(),
+  /** A stream that carries no bytes for this long is stopped and its unit fails with TIMEOUT (phase "stream"). */
+  stallTimeout: DurationSchema.refine((ms) => ms > 0, 'longer than 0s').default(DEFAULT_STALL_TIMEOUT_MS),
 });
+
+/** How the wire settings travel to the agent: durations already in milliseconds. */
+export const WireInputSchema = WireConfigSchema.extend({ stallTimeout: z.number().int().positive().default(DEFAULT_STALL_TIMEOUT_MS) });
 
 /** Where `fleet agent install` puts the agent's launcher on every host. */
 export const AGENT_LAUNCHER_PATH = '/opt/zfs-fleet/bin/fleet-agent';
@@ -188,7 +196,7 @@ export const FleetConfigSchema = z
   .strictObject({
     ssh: SshConfigSchema,
     agent: AgentConfigSchema.default({ command: AGENT_LAUNCHER_PATH }),
-    wire: WireConfigSchema.default({ compression: 'none' }),
+    wire: WireConfigSchema.default({ compression: 'none', stallTimeout: DEFAULT_STALL_TIMEOUT_MS }),
     snapshotPrefix: z
       .string()
       // Snapshot names are `<prefix>-<time>`: a leading "-" would make them read as an option.

@@ -26,7 +26,8 @@ export interface ZfsStream {
 /** Every `zfs` invocation of a process goes through one of these, so it can be counted and logged. */
 export interface ZfsExec {
   run(argv: readonly string[], options?: ZfsRunOptions): Promise<ZfsRunResult>;
-  spawn(argv: readonly string[], options?: { signal?: AbortSignal }): ZfsStream;
+  /** `launcher`: words run before zfs (`setpriv --pdeathsig KILL --`), which exec it in their place. */
+  spawn(argv: readonly string[], options?: { signal?: AbortSignal; launcher?: readonly string[] }): ZfsStream;
   calls(): { total: number; byVerb: Record<string, number> };
 }
 
@@ -53,6 +54,8 @@ export function createZfsExec(options: ZfsExecOptions): ZfsExec {
       const result = await execa(binary, argv, {
         reject: false,
         stdin: 'ignore',
+        // As zfs printed it: zfs ends every line, so a listing cut mid-line is told apart (parseTree).
+        stripFinalNewline: false,
         ...(runOptions.signal ? { cancelSignal: runOptions.signal } : {}),
       });
       if (couldNotStart(result)) throw spawnFailure(binary, argv, String(result.originalMessage ?? result.message));
@@ -63,7 +66,8 @@ export function createZfsExec(options: ZfsExecOptions): ZfsExec {
 
     spawn(argv, spawnOptions = {}) {
       count(argv);
-      const child = execa(binary, argv, {
+      const [command, ...words] = [...(spawnOptions.launcher ?? []), binary, ...argv];
+      const child = execa(command!, words, {
         reject: false,
         stdin: 'ignore',
         buffer: { stdout: false, stderr: true },

@@ -37,6 +37,16 @@ describe('parseTree', () => {
     expect(() => parseTree('tank type filesystem\n')).toThrow(/expected 3 or 5/);
   });
 
+  // A zfs killed mid-listing, or a wrapper that cuts its output: never trusted.
+  const listing = fixture('zfs-fuse/get-tree-missing-root.stdout');
+  it.each([
+    ['cut in the middle of the last line', listing.slice(0, -7)],
+    ['whose lines disagree on the number of fields', 'tank\ttype\tfilesystem\t-\t-\ntank\tguid\t1616854\n'],
+    ['garbage', 'zfs: \u2603 not today\n'],
+  ])('refuses output %s with ZFS_OUTPUT_INVALID', (_, output) => {
+    expect(() => parseTree(output)).toThrow(expect.objectContaining({ code: 'ZFS_OUTPUT_INVALID', message: expect.stringMatching(/^Unexpected zfs output: .*nothing was planned from it\.$/) }));
+  });
+
   it('reads the received and source columns: proof of origin only from a local mark, canmount with its received value, names with spaces', () => {
     const rows = [
       ['backup/fleet', 'filesystem', '-', 'local'],

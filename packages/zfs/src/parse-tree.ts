@@ -34,6 +34,9 @@ export function parseTree(output: string): DatasetTree {
   const rows = new Map<string, Row>();
   let row: Row | undefined;
   let rowName: string | undefined;
+  // zfs ends every line, the last one too: output that stops mid-line was cut (a killed zfs, a full pipe), and a cut value ("1234" of a guid) would read as another one.
+  if (output.trim() !== '' && !output.endsWith('\n')) throw unparsable('it ends in the middle of a line (truncated?)', output.slice(-200));
+  let columns: number | undefined;
   for (let start = 0, index = 1; start < output.length; index += 1) {
     let end = output.indexOf('\n', start);
     if (end < 0) end = output.length;
@@ -41,6 +44,8 @@ export function parseTree(output: string): DatasetTree {
     start = end + 1;
     if (fields.length === 1 && fields[0]!.trim() === '') continue;
     if (fields.length !== 3 && fields.length !== 5) throw unparsable(`line ${index} has ${fields.length} fields, expected 3 or 5`, fields.join('\t'));
+    columns ??= fields.length;
+    if (fields.length !== columns) throw unparsable(`line ${index} has ${fields.length} fields where the lines before it have ${columns}`, fields.join('\t'));
     const [name, property, value, received = '-', source = '-'] = fields as [string, string, string, string?, string?];
     if (name !== rowName) {
       rowName = name;
@@ -124,5 +129,8 @@ function guidOf(row: Row, name: string): string {
 }
 
 function unparsable(reason: string, sample: string): FleetError {
-  return new FleetError('ZFS_FAILED', `Unexpected zfs output: ${reason}.`, { details: { sample: sample.slice(0, 200) } });
+  return new FleetError('ZFS_OUTPUT_INVALID', `Unexpected zfs output: ${reason}; nothing was planned from it.`, {
+    hint: 'Run the same `zfs get` on that host by hand: a zfs wrapper, a broken zfs or a dying pool prints output zfs-fleet will not trust.',
+    details: { sample: sample.slice(0, 200) },
+  });
 }

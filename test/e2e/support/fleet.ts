@@ -18,6 +18,8 @@ export const ADDRESSES: Record<string, string> = { src1: '10.77.0.11', src2: '10
 
 export interface FleetRun {
   exitCode: number;
+  /** The signal that ended the controller, if one did (then exitCode is -1). */
+  signal?: string;
   stdout: string;
   stderr: string;
   /** stdout parsed, when --json was given. */
@@ -26,17 +28,27 @@ export interface FleetRun {
 }
 
 /** Runs the built `fleet` CLI as a user would, with no TTY. */
-export async function runFleet(configPath: string, args: string[], env: Record<string, string> = {}): Promise<FleetRun> {
-  const result = await execa('node', [FLEET_BIN, '--config', configPath, ...args], { reject: false, env: { FLEET_CONFIG: '', ...env }, timeout: 110_000 });
+export function runFleet(configPath: string, args: string[], env: Record<string, string> = {}): Promise<FleetRun> {
+  return startFleet(configPath, args, env).done;
+}
+
+/** Starts the built `fleet` CLI: its pid at once (for a test to signal it), its run when it ends. */
+export function startFleet(configPath: string, args: string[], env: Record<string, string> = {}): { pid: number; done: Promise<FleetRun> } {
+  const child = execa('node', [FLEET_BIN, '--config', configPath, ...args], { reject: false, env: { FLEET_CONFIG: '', ...env }, timeout: 110_000 });
+  return { pid: child.pid!, done: child.then((result) => fleetRun(args, result)) };
+}
+
+function fleetRun(args: string[], result: { exitCode?: number | undefined; signal?: string | undefined; stdout: string; stderr: string }): FleetRun {
   let json: unknown;
-  if (args.includes('--json')) {
+  // A controller killed by a signal printed no report.
+  if (args.includes('--json') && !result.signal) {
     try {
       json = JSON.parse(result.stdout);
     } catch {
       throw new Error(`fleet ${args.join(' ')} printed no JSON:\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
     }
   }
-  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr, json };
+  return { exitCode: result.exitCode ?? -1, ...(result.signal ? { signal: result.signal } : {}), stdout: result.stdout, stderr: result.stderr, json };
 }
 
 export interface TestBackup {

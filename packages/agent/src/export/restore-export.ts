@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { type ExportManifest, exportFolder, FleetError, type RestoreExportEvent, type RestoreExportInput } from '@zfs-fleet/protocol';
+import { type ExportManifest, exportFolder, FleetError, type RestoreExportEvent, type RestoreExportInput, WireConfigSchema } from '@zfs-fleet/protocol';
 import { buildRecvArgs } from '@zfs-fleet/zfs';
 import type { AgentContext } from '../context.ts';
 import { replicationIdentity } from '../replication-keys.ts';
@@ -55,7 +55,7 @@ export async function* restoreExport(ctx: AgentContext, input: RestoreExportInpu
 async function startReceiver(input: RestoreExportInput): Promise<{ command: string; child: ChildProcess }> {
   const recv = ['zfs', ...buildRecvArgs({ target: input.into, noMount: true })];
   if (!input.peer) return { command: 'zfs recv', child: spawn(recv[0]!, recv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] }) };
-  const argv = buildPeerSshArgs(input.peer, { compression: 'none' }, [recv], await replicationIdentity());
+  const argv = buildPeerSshArgs(input.peer, WireConfigSchema.parse({}), [recv], await replicationIdentity());
   return { command: 'ssh', child: spawn('ssh', argv, { stdio: ['pipe', 'ignore', 'pipe'] }) };
 }
 

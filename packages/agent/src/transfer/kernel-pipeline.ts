@@ -11,13 +11,15 @@ export async function runKernelPipeline(input: PipelineInput): Promise<PipelineO
   const chain: Array<{ command: string; child: ChildProcess }> = [];
   let upstream: Readable = input.send.stdout;
   for (const [command, ...args] of [['pv', ...meterArgs], ...input.stages]) {
-    const child = spawn(command!, args, { stdio: [upstream, 'pipe', 'pipe'], signal: input.signal });
+    const [program, ...words] = [...input.launcher, command!, ...args];
+    const child = spawn(program!, words, { stdio: [upstream, 'pipe', 'pipe'], signal: input.signal });
     // Our copy of the pipe must close, or a dead reader would never reach the writer.
     upstream.destroy();
     chain.push({ command: command!, child });
     upstream = child.stdout!;
   }
-  const ssh = spawn('ssh', input.sshArgv, { stdio: [upstream, 'ignore', 'pipe'], signal: input.signal });
+  const [sshProgram, ...sshWords] = [...input.launcher, 'ssh', ...input.sshArgv];
+  const ssh = spawn(sshProgram!, sshWords, { stdio: [upstream, 'ignore', 'pipe'], signal: input.signal });
   upstream.destroy();
 
   let bytes = 0;

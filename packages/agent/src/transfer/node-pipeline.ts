@@ -8,8 +8,12 @@ import { signalExitCode, type PipelineInput, type PipelineOutcome, type ProcessO
  * limit, pacing) Transform here, with node's backpressure between every segment.
  */
 export async function runNodePipeline(input: PipelineInput): Promise<PipelineOutcome> {
-  const stages = input.stages.map(([command, ...args]) => execa(command!, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, cancelSignal: input.signal, reject: false }));
-  const ssh = execa('ssh', input.sshArgv, { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', buffer: { stdout: false, stderr: true }, cancelSignal: input.signal, reject: false });
+  const launch = (argv: readonly string[]): [string, string[]] => {
+    const [program, ...words] = [...input.launcher, ...argv];
+    return [program!, words];
+  };
+  const stages = input.stages.map((stage) => execa(...launch(stage), { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, cancelSignal: input.signal, reject: false }));
+  const ssh = execa(...launch(['ssh', ...input.sshArgv]), { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', buffer: { stdout: false, stderr: true }, cancelSignal: input.signal, reject: false });
   const meter = createMeter(input.onBytes, input.bytesPerSecond);
   const segments = [pipeline(input.send.stdout, meter, stages[0]?.stdin ?? ssh.stdin), ...stages.map((stage, index) => pipeline(stage.stdout, stages[index + 1]?.stdin ?? ssh.stdin))];
   // If any end dies, stop the others: a half-open pipe would hang forever.

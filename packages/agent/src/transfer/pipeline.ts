@@ -3,6 +3,8 @@ import type { ZfsStream } from '@zfs-fleet/zfs';
 
 /** What both pipelines (kernel pipes with pv, or node streams) are given. */
 export interface PipelineInput {
+  /** Words run before each stage and ssh so that they die with the agent (see `dieWithAgent`). */
+  launcher: readonly string[];
   send: ZfsStream;
   /** Processes between zfs send and ssh (compression, mbuffer). */
   stages: string[][];

@@ -1,5 +1,5 @@
 import type pino from 'pino';
-import type { PeerEndpoint, Transfer, WireConfig, WireTools } from '@zfs-fleet/protocol';
+import { FleetError, type PeerEndpoint, type Transfer, type WireConfig, type WireTools } from '@zfs-fleet/protocol';
 import { buildRecvArgs, type ZfsExec } from '@zfs-fleet/zfs';
 import { receiveCommandStages } from '../receive-command.ts';
 import { replicationIdentity } from '../replication-keys.ts';
@@ -9,6 +9,8 @@ import { describeTransfer, type TransferCommands } from './build-transfer-comman
 import { classifyStreamFailure } from './classify-stream-failure.ts';
 import { runKernelPipeline } from './kernel-pipeline.ts';
 import { runNodePipeline } from './node-pipeline.ts';
+import { dieWithAgentLauncher, hasSetpriv } from './die-with-agent.ts';
+import { watchForStall } from './stall-watchdog.ts';
 
 export interface StreamTransferOptions {
   zfs: ZfsExec;
@@ -38,20 +40,29 @@ export async function streamTransfer(transfer: Transfer, commands: TransferComma
   const controller = new AbortController();
   const abort = () => controller.abort();
   options.signal?.addEventListener('abort', abort, { once: true });
-  const send = options.zfs.spawn(commands.send, { signal: controller.signal });
+  // A stream that stops moving (a hung zfs recv, a link that swallows packets) would wait for ever.
+  const watchdog = watchForStall(options.wire.stallTimeout, abort);
+  const launcher = dieWithAgentLauncher(await hasSetpriv());
+  const send = options.zfs.spawn(commands.send, { signal: controller.signal, launcher });
   const run = options.sourceTools.pv ? runKernelPipeline : runNodePipeline;
   const outcome = await run({
+    launcher,
     send,
     stages: wire.local,
     sshArgv,
     signal: controller.signal,
     abort,
-    onBytes: (total) => options.onBytes?.(total),
+    onBytes: (total) => {
+      watchdog.progress(total);
+      options.onBytes?.(total);
+    },
     ...(options.wire.bandwidthLimitBytesPerSecond ? { bytesPerSecond: options.wire.bandwidthLimitBytesPerSecond } : {}),
   });
   const sendResult = await send.result;
+  watchdog.stop();
   options.signal?.removeEventListener('abort', abort);
   const durationMs = performance.now() - startedAt;
+  if (watchdog.stalled()) throw streamStalled(describeTransfer(transfer), options.peer.name, options.wire.stallTimeout, outcome.bytes);
 
   const failure = classifyStreamFailure(
     { ...outcome, send: sendResult, cancelled: options.signal?.aborted === true },
@@ -60,4 +71,12 @@ export async function streamTransfer(transfer: Transfer, commands: TransferComma
   if (failure) throw failure;
   log.info({ bytes: outcome.bytes, durationMs: Math.round(durationMs), compression: wire.compression }, 'transfer finished');
   return { bytes: outcome.bytes, durationMs, compression: wire.compression };
+}
+
+/** The watchdog stopped a stream that carried no bytes for `wire.stallTimeout`. */
+export function streamStalled(transfer: string, peer: string, timeoutMs: number, bytes: number): FleetError {
+  return new FleetError('TIMEOUT', `The stream of "${transfer}" to peer "${peer}" carried no bytes for ${timeoutMs / 1000} s (wire.stallTimeout) after ${bytes} bytes; it was stopped.`, {
+    hint: `Check the peer's zfs recv and the link to it; a peer that is only slow needs a longer wire.stallTimeout.`,
+    details: { peer, phase: 'stream', timeoutMs, bytes },
+  });
 }

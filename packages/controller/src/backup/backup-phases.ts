@@ -13,6 +13,8 @@ import { exportPhase, pruneExportsPhase, lockPhase, postSnapshotPhase, preSnapsh
 import type { HostReport, UnitReport } from './run-report.ts';
 import type { ExportPruneReport, ExportUnitReport } from '../export/export-report.ts';
 import type { ExportUnit } from '../export/export-units.ts';
+import { faultPoint } from '../faults/fault-point.ts';
+import { changedSincePlanning } from './changed-since-planning.ts';
 import type { TransferProgress } from './run-backup.ts';
 
 /** What a host phase of a backup works with: one source host, before its trees are listed. */
@@ -67,7 +69,10 @@ export const snapshotPhase: Phase<HostRun> = {
     // Entries nested inside a recursive entry are covered by its `snapshot -r`; naming them again would fail.
     const covering = entries.filter((entry) => !entries.some((other) => other !== entry && other.recursive && isWithin(entry.dataset, other.dataset) && entry.dataset !== other.dataset));
     try {
-      await session.agent.snapshot.mutate({ name: snapshot, datasets: dedupe(covering).map((entry) => ({ dataset: entry.dataset, recursive: entry.recursive })) });
+      const taking = session.agent.snapshot.mutate({ name: snapshot, datasets: dedupe(covering).map((entry) => ({ dataset: entry.dataset, recursive: entry.recursive })) });
+      // Test-only (FLEET_FAULT_AT=snapshot:kill): dies with the request on its way to the agent.
+      setImmediate(() => faultPoint('snapshot'));
+      await taking;
     } catch (error) {
       sequence.record(entries, 'snapshot', { status: 'failed', error: toFleetErrorFromClient(error).toShape() });
       throw error;
@@ -84,6 +89,7 @@ export const replicatePhase: Phase<UnitRun> = {
     const { unit, plan, report } = run;
     // A partial receive to abort is work too, even where nothing is sent (an up-to-date dataset).
     if (sendableSteps(plan.steps).length === 0 && !plan.steps.some((step) => step.abortPartialReceive)) return 'skipped';
+    await refuseIfChangedSincePlanning(run);
     await ensureDestinationParents(run);
     await executePlan({
       steps: plan.steps,
@@ -138,6 +144,21 @@ function dedupe(entries: readonly BackupEntry[]): BackupEntry[] {
     if (!previous || (entry.recursive && !previous.recursive)) seen.set(entry.dataset, entry);
   }
   return [...seen.values()];
+}
+
+/**
+ * Lists the peer's copies again just before sending (one zfs call) and fails the unit if a
+ * destination changed since the plan was made: the plan's guarantees (what `-F` may roll back,
+ * which base the stream needs) hold only for the tree it was made on.
+ */
+async function refuseIfChangedSincePlanning({ peer, peerTree, unit, plan }: UnitRun): Promise<void> {
+  const steps = sendableSteps(plan.steps);
+  if (steps.length === 0) return;
+  const { tree } = await peer.agent.listTree.query({ roots: [unit.hostRoot] });
+  for (const step of steps) {
+    const changed = changedSincePlanning(step, peerTree, tree);
+    if (changed) throw changed;
+  }
 }
 
 /**

@@ -17,7 +17,11 @@ export async function runAndRecord(config: FleetConfig, options: BackupOptions, 
   // The data is on the peers already, so the report still goes out; but without a journal
   // the scheduler and status go blind, so the caller exits non-zero.
   const recorded = await recordRun(config, stateDir, report, command, options.now?.()).then(
-    (metricsFile) => (logger.debug({ stateDir, metricsFile }, 'run journaled'), true),
+    ({ metricsFile, tornLineFound }) => {
+      if (tornLineFound) logger.warn({ stateDir }, 'the journal ended in a torn line, left by a run killed while writing it: it is skipped, and this run wrote on a line of its own');
+      logger.debug({ stateDir, metricsFile }, 'run journaled');
+      return true;
+    },
     (error: unknown) => (logger.error({ err: error, stateDir }, 'could not record the run in the journal'), false),
   );
   return { report, recorded };

@@ -16,6 +16,7 @@ import { createTransferSlots, type TransferSlots } from './create-limiter.ts';
 import { reportStep } from './report-step.ts';
 import { isUnitSuccessful, unitStatus, type HostReport, type RunReport, type UnitReport, type UnitTimings } from './run-report.ts';
 import { createSnapshotName } from './snapshot-name.ts';
+import { faultPoint } from '../faults/fault-point.ts';
 import { withPendingSnapshot } from './with-pending-snapshot.ts';
 import { isExportSuccessful, type ExportUnitReport } from '../export/export-report.ts';
 import { listExportUnits, runsStep, type ExportUnit } from '../export/export-units.ts';
@@ -175,7 +176,10 @@ async function backUpHost(host: string, units: readonly Unit[], allUnits: Readon
   const { options, snapshot } = context;
   const failure = options.dryRun ? undefined : await runHostPhases(host, allUnits, report, context);
   if (options.dryRun && snapshot) report.snapshot = snapshot;
-  const trees = await gatherTrees(context.sessions, failure ? [] : units);
+  const listing = gatherTrees(context.sessions, failure ? [] : units);
+  // Test-only (FLEET_FAULT_AT=listing:kill): dies with the listings asked for.
+  setImmediate(() => faultPoint('listing'));
+  const trees = await listing;
   // A host's entries to one peer go one after another, as listed; peers run at once, within the slots.
   await Promise.all(
     distinct(units.map((unit) => unit.peer)).map(async (peer) => {
@@ -293,6 +297,8 @@ async function backUpUnit(unit: Unit, context: UnitContext): Promise<UnitReport>
     return { ...report, status: unitStatus(report.steps, false) };
   }
   timings.planMs = Math.round(performance.now() - planStartedAt);
+  // Test-only (FLEET_FAULT_AT=planned:stop): pauses between planning and executing, so a test can change the hosts.
+  faultPoint('planned');
   const run = { unit, plan, report, source: sourceSession, peer: peerSession, sourceTree, peerTree: copy.tree, config: context.config, logger, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
   const queuedAt = performance.now();
   const outcome = await context.slots(unit.host, unit.peer, () => {

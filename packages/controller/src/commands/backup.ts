@@ -7,7 +7,7 @@ import { parsePositiveInteger } from '../cli/parse-number.ts';
 import { selectHosts } from '../cli/select-hosts.ts';
 import { formatRunReport } from '../output/print-run-report.ts';
 import { createProgressReporter } from '../output/progress.ts';
-import { withStateLock } from '../state/lock.ts';
+import { warnOfStaleLock, withStateLock } from '../state/lock.ts';
 import { stateDirOf } from '../state/state-dir.ts';
 
 const options = {
@@ -42,7 +42,7 @@ async function backupOrPlan(context: CommandContext, planOnly: boolean): Promise
   };
   // A plan changes nothing and takes no lock; a backup runs under the state directory's lock.
   if (options.dryRun) return backUpAndPrint(context, config, options, 'backup');
-  return withStateLock(stateDirOf(config), 'backup', () => backUpAndPrint(context, config, options, 'backup'));
+  return withStateLock(stateDirOf(config), 'backup', () => backUpAndPrint(context, config, options, 'backup'), warnOfStaleLock(context.logger));
 }
 
 /** `backup` and `run`: the run with live progress, journaled, then its report on stdout. */

@@ -4,7 +4,7 @@ import { selectHosts } from '../cli/select-hosts.ts';
 import { formatPruneReport } from '../output/print-prune-report.ts';
 import type { PruneReport } from '../prune/prune-report.ts';
 import { runPrune } from '../prune/run-prune.ts';
-import { withStateLock } from '../state/lock.ts';
+import { warnOfStaleLock, withStateLock } from '../state/lock.ts';
 import { recordPrune } from '../state/record-run.ts';
 import { stateDirOf } from '../state/state-dir.ts';
 
@@ -21,14 +21,19 @@ export const pruneCommand: Command = {
     if (dryRun) return print(await prune(), true);
     // Like a backup: under the state directory's lock, and on record in the journal.
     const stateDir = stateDirOf(config);
-    return withStateLock(stateDir, 'prune', async () => {
-      const report = await prune();
-      const recorded = await recordPrune(config, stateDir, report, now()).then(
-        () => true,
-        (error: unknown) => (context.logger.error({ err: error, stateDir }, 'could not record the prune in the journal'), false),
-      );
-      return print(report, recorded);
-    });
+    return withStateLock(
+      stateDir,
+      'prune',
+      async () => {
+        const report = await prune();
+        const recorded = await recordPrune(config, stateDir, report, now()).then(
+          () => true,
+          (error: unknown) => (context.logger.error({ err: error, stateDir }, 'could not record the prune in the journal'), false),
+        );
+        return print(report, recorded);
+      },
+      warnOfStaleLock(context.logger),
+    );
 
     function print(report: PruneReport, recorded: boolean): number {
       context.out.write(context.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatPruneReport(report, { verbose: dryRun })}\n`);

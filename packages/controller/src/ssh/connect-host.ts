@@ -68,10 +68,20 @@ export async function connectHost(endpoint: HostEndpoint, options: ConnectOption
   let hostKey: Buffer = Buffer.alloc(0);
 
   const client = new Client();
+  // Which phase a timeout cut: the TCP connect, or the SSH handshake after it (a host that accepts and never speaks).
+  let tcpConnected = false;
+  client.once('connect', () => {
+    tcpConnected = true;
+  });
   await new Promise<void>((resolve, reject) => {
     client.once('ready', () => resolve());
-    client.once('error', (error: Error & { level?: string }) => reject(describeConnectError(error, endpoint, verdict, hostKey, options)));
-    client.connect({
+    // `on`, not `once`: ssh2 can emit a second error (a timeout, then "Connection lost before
+    // handshake"; a reset after ready), and an 'error' nobody listens to kills the whole run.
+    // After the first the promise is settled: a connection that breaks later fails its channels.
+    client.on('error', (error: Error & { level?: string }) => reject(describeConnectError(error, endpoint, verdict, hostKey, { ...options, tcpConnected })));
+    // A server that hangs up in the middle of the handshake may close without an error: that too is an answer.
+    client.once('close', () => reject(describeConnectError(Object.assign(new Error('the server closed the connection during the SSH handshake'), { level: 'client-socket' }), endpoint, verdict, hostKey, { ...options, tcpConnected })));
+    const settings: ssh2.ConnectConfig = {
       host: endpoint.host,
       port: endpoint.port,
       username: endpoint.user,
@@ -84,7 +94,18 @@ export async function connectHost(endpoint: HostEndpoint, options: ConnectOption
         verdict = checkHostKey(knownHosts, knownName, key);
         return verdict.kind === 'known' || (verdict.kind === 'unknown' && options.acceptUnknownHostKey === true);
       },
-    });
+    };
+    try {
+      client.connect(settings);
+    } catch (error) {
+      // ssh2 throws at once for a key it cannot parse (not a key, a passphrase it was not given).
+      reject(
+        new FleetError('SSH_AUTH_FAILED', `The SSH identity file "${options.identityFile}" is not a private key zfs-fleet can use: ${(error as Error).message}.`, {
+          hint: 'Set ssh.identityFile to an unencrypted OpenSSH private key (zfs-fleet takes no passphrase), e.g. one from `ssh-keygen -t ed25519 -N ""`.',
+          cause: error,
+        }),
+      );
+    }
   });
 
   return {
@@ -109,8 +130,19 @@ export async function connectHost(endpoint: HostEndpoint, options: ConnectOption
   };
 }
 
-function describeConnectError(error: Error & { level?: string }, endpoint: HostEndpoint, verdict: HostKeyVerdict | undefined, hostKey: Buffer, options: ConnectOptions): FleetError {
+function describeConnectError(error: Error & { level?: string }, endpoint: HostEndpoint, verdict: HostKeyVerdict | undefined, hostKey: Buffer, options: ConnectOptions & { tcpConnected: boolean }): FleetError {
   const where = `host "${endpoint.name}" (${endpoint.user}@${knownHostName(endpoint.host, endpoint.port)})`;
+  if (error.level === 'client-timeout') {
+    const within = `within ${options.connectTimeoutMs / 1000} s (ssh.connectTimeoutMs)`;
+    const [phase, what] = options.tcpConnected ? ['ssh-handshake', `${where} accepted the TCP connection but did not complete the SSH handshake ${within}`] : ['tcp-connect', `${where} did not accept a TCP connection ${within}`];
+    return new FleetError('SSH_CONNECT_FAILED', `Cannot connect: ${what}.`, {
+      hint: options.tcpConnected
+        ? 'Something listens at that address and port but is not a working sshd (or is overloaded): check the port in the config and sshd on the host.'
+        : 'Check that the host is up, the address and port in the config are right, and no firewall drops the connection.',
+      details: { host: endpoint.name, phase, timeoutMs: options.connectTimeoutMs },
+      cause: error,
+    });
+  }
   const keyType = hostKey.length > 0 ? `${keyTypeOf(hostKey)} ` : '';
   if (verdict?.kind === 'unknown' && !options.acceptUnknownHostKey) {
     return new FleetError('SSH_HOST_KEY_UNKNOWN', `The host key of ${where} is not in "${options.knownHostsFile}"; it presented ${keyType}${verdict.seen}.`, {

@@ -14,7 +14,8 @@ export async function scanHostKey(endpoint: HostEndpoint, options: { connectTime
   let hostKey: Buffer | undefined;
   try {
     return await new Promise<Buffer>((resolve, reject) => {
-      client.once('error', (error: Error) => {
+      // `on`, not `once`: ssh2 may emit a second error, which with no listener would kill the process.
+      client.on('error', (error: Error) => {
         if (hostKey) resolve(hostKey);
         else {
           reject(

@@ -80,8 +80,9 @@ describe('journal', () => {
     await appendToJournal(dir, [record()]);
     await appendFile(path.join(dir, JOURNAL_FILE), '{"runId":"r2","comm');
     expect((await readJournal(dir)).map((r) => r.runId)).toEqual(['r1']);
-    await appendToJournal(dir, [record({ runId: 'r3' })]);
+    expect(await appendToJournal(dir, [record({ runId: 'r3' })])).toEqual({ tornLineFound: true });
     expect((await readJournal(dir)).map((r) => r.runId)).toEqual(['r1', 'r3']);
+    expect(await appendToJournal(dir, [record({ runId: 'r4' })])).toEqual({ tornLineFound: false });
     expect(await readFile(path.join(dir, JOURNAL_FILE), 'utf8')).toMatch(/"comm\n\{"runId":"r3"/);
   });
 

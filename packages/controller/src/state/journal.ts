@@ -3,6 +3,7 @@ import { mkdir, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { snapshotNameTime } from '../backup/snapshot-name.ts';
+import { faultPoint, isFaultAt } from '../faults/fault-point.ts';
 
 /*
  * Why an append-only JSON-lines file with fsync, and not an embedded database:
@@ -101,8 +102,8 @@ export const KEEP_PER_UNIT = 100;
  * done survives a power cut. Call it holding the state lock: appends from two processes
  * could interleave.
  */
-export async function appendToJournal(stateDir: string, records: readonly JournalLine[]): Promise<void> {
-  if (records.length === 0) return;
+export async function appendToJournal(stateDir: string, records: readonly JournalLine[]): Promise<{ tornLineFound: boolean }> {
+  if (records.length === 0) return { tornLineFound: false };
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const file = path.join(stateDir, JOURNAL_FILE);
   const handle = await open(file, 'a+', 0o600);
@@ -111,10 +112,18 @@ export async function appendToJournal(stateDir: string, records: readonly Journa
     // After a crash mid-append the file ends in a torn line: start on a line of our own.
     const last = Buffer.alloc(1);
     const torn = size > 0 && (await handle.read(last, 0, 1, size - 1)).bytesRead === 1 && last[0] !== 0x0a;
-    await handle.write(`${torn ? '\n' : ''}${records.map((record) => `${JSON.stringify(record)}\n`).join('')}`);
+    const text = `${torn ? '\n' : ''}${records.map((record) => `${JSON.stringify(record)}\n`).join('')}`;
+    // Test-only (FLEET_FAULT_AT=journal:kill): dies half-way through the append, leaving a torn line.
+    if (isFaultAt('journal')) {
+      await handle.write(text.slice(0, Math.ceil(text.length / 2)));
+      await handle.sync();
+      faultPoint('journal');
+    }
+    await handle.write(text);
     await handle.sync();
     // A new file is only durable once its directory entry is.
     if (size === 0) await syncDirectory(stateDir);
+    return { tornLineFound: torn };
   } finally {
     await handle.close();
   }

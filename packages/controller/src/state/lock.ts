@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type pino from 'pino';
 import { FleetError } from '@zfs-fleet/protocol';
 
 export const LOCK_FILE = 'lock';
@@ -27,7 +28,12 @@ export type ReleaseLock = () => Promise<void>;
  * hard-linked into place; `link` fails if the name exists), so nobody ever reads a half-written
  * lock and mistakes it for a stale one. No flock(2): Node.js has none without a native module.
  */
-export async function acquireStateLock(stateDir: string, command: string): Promise<ReleaseLock> {
+export interface StateLockOptions {
+  /** Told of a lock left by a run that is gone (killed, a reboot), before it is taken over. */
+  onStale?(holder: LockHolder | undefined, file: string): void;
+}
+
+export async function acquireStateLock(stateDir: string, command: string, options: StateLockOptions = {}): Promise<ReleaseLock> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const file = path.join(stateDir, LOCK_FILE);
   const mine: LockHolder = { pid: process.pid, command, since: new Date().toISOString(), ...bootIdField() };
@@ -57,6 +63,7 @@ export async function acquireStateLock(stateDir: string, command: string): Promi
           details: { pid: holder.pid, command: holder.command, since: holder.since, file },
         });
       }
+      options.onStale?.(holder, file);
       await takeOverStale(file, seen, temporary);
     }
     throw new FleetError('LOCKED', `Could not take the lock "${file}": other runs keep taking it.`, { hint: 'Try again; runs never overlap.', details: { file } });
@@ -66,8 +73,8 @@ export async function acquireStateLock(stateDir: string, command: string): Promi
 }
 
 /** Runs `fn` holding the state directory's lock, and releases it however `fn` ends. */
-export async function withStateLock<T>(stateDir: string, command: string, fn: () => Promise<T>): Promise<T> {
-  const release = await acquireStateLock(stateDir, command);
+export async function withStateLock<T>(stateDir: string, command: string, fn: () => Promise<T>, options: StateLockOptions = {}): Promise<T> {
+  const release = await acquireStateLock(stateDir, command, options);
   try {
     return await fn();
   } finally {
@@ -136,4 +143,11 @@ function currentBootId(): string | undefined {
 function bootIdField(): { bootId?: string } {
   const id = currentBootId();
   return id ? { bootId: id } : {};
+}
+
+/** The warning a run logs when it takes over the lock of a run that is gone: what it found. */
+export function warnOfStaleLock(logger: Pick<pino.Logger, 'warn'>): StateLockOptions {
+  return {
+    onStale: (holder, file) => logger.warn({ file, ...(holder ? { holder } : {}) }, holder ? `took over the lock of pid ${holder.pid} ("fleet ${holder.command}" since ${holder.since}), which is gone` : 'took over a garbled lock file'),
+  };
 }

@@ -112,7 +112,7 @@ describe('recordRun', () => {
         backup9: { address: '10.0.0.9', receive: { root: 'backup/fleet' } },
       },
     });
-    const file = await recordRun(config, stateDir, report, 'backup', new Date('2026-11-23T06:10:00.000Z'));
+    const { metricsFile: file } = await recordRun(config, stateDir, report, 'backup', new Date('2026-11-23T06:10:00.000Z'));
     expect(file).toBe(path.join(stateDir, 'zfs-fleet.prom'));
     expect(await readJournal(stateDir)).toHaveLength(4);
     expect(await readFile(file, 'utf8')).toContain('zfs_fleet_failures_total{host="src1",dataset="tank/a",peer="backup9"} 1');

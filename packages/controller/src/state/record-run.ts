@@ -9,25 +9,31 @@ import { appendToJournal, compactJournal, readJournalContents, type JournalLine,
 /**
  * After a real run, holding the state lock: one journal record per unit, one per entry that no
  * unit shows (a sequence without replicate), one per entry and host it pruned (fsynced), then the Prometheus textfile from the whole journal. Returns the
- * textfile's path.
+ * textfile's path, and whether the journal ended in a torn line.
  */
-export async function recordRun(config: FleetConfig, stateDir: string, report: RunReport, command: 'backup' | 'run', now: Date = new Date()): Promise<string> {
+export async function recordRun(config: FleetConfig, stateDir: string, report: RunReport, command: 'backup' | 'run', now: Date = new Date()): Promise<Published> {
   const run = runOf(report, command);
   return appendAndPublish(config, stateDir, [...journalRecordsOf(report, command), ...sequenceRecordsOf(report, { ...run, command }), ...pruneRecordsOf(report.prune ?? [], run)], now);
 }
 
 /** After a real `fleet prune`, holding the state lock: one record per entry and host it pruned, then the textfile. */
-export async function recordPrune(config: FleetConfig, stateDir: string, report: PruneReport, now: Date = new Date()): Promise<string> {
+export async function recordPrune(config: FleetConfig, stateDir: string, report: PruneReport, now: Date = new Date()): Promise<Published> {
   return appendAndPublish(config, stateDir, pruneRecordsOf(report.units, runOf(report, 'prune')), now);
 }
 
-async function appendAndPublish(config: FleetConfig, stateDir: string, lines: readonly JournalLine[], now: Date): Promise<string> {
-  await appendToJournal(stateDir, lines);
+/** The textfile written, and whether the journal ended in a torn line (a run killed while writing it), which readers skip. */
+export interface Published {
+  metricsFile: string;
+  tornLineFound: boolean;
+}
+
+async function appendAndPublish(config: FleetConfig, stateDir: string, lines: readonly JournalLine[], now: Date): Promise<Published> {
+  const { tornLineFound } = await appendToJournal(stateDir, lines);
   await compactJournal(stateDir);
   const { units, sequences } = await readJournalContents(stateDir);
   const file = metricsFileOf(config, stateDir);
   await writeMetricsFile(file, renderMetrics(computeStatus(config, units, now, sequences), units));
-  return file;
+  return { metricsFile: file, tornLineFound };
 }
 
 type RunOf = Pick<PruneRecord, 'runId' | 'command' | 'startedAt' | 'finishedAt'>;
