@@ -79,7 +79,8 @@ export function simulatedFleetSvg(summary, caption) {
         xLabel: 'hosts',
         yLabel: 'MiB (median)',
         series: [
-          { name: 'peak RSS, controller + simulated agents', points: rows.map((row) => [row.hosts, row.peakRssMib.median]) },
+          { name: 'peak RSS, controller process', points: rows.map((row) => [row.hosts, row.peakRssMib.median]) },
+          { name: 'peak RSS, simulated agents process', points: rows.map((row) => [row.hosts, row.agentsPeakRssMib.median]) },
           { name: 'controller heap, peak (plan)', points: rows.map((row) => [row.hosts, row.plan.controllerPeakHeapMib.median]) },
           { name: 'controller heap, peak (backup)', points: rows.map((row) => [row.hosts, row.backup.controllerPeakHeapMib.median]) },
         ],

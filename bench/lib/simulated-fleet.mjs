@@ -1,5 +1,6 @@
-// Scenario 7: the simulated fleet. The real controller code against 10, 100, 1000 in-process
-// agents (bench/sim/): one process per size and round, so that each one's peak RSS is its own.
+// Scenario 7: the simulated fleet. The real controller code against 10, 100, 1000 simulated
+// agents in a process of their own (bench/sim/): one controller process per size and round, so
+// that each one's peak RSS is its own and the controller's alone.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { run } from './exec.mjs';
@@ -13,7 +14,7 @@ import { summary } from './stats.mjs';
 export async function scenarioSimulatedFleet({ repo, sizes, rounds, log }) {
   const out = path.join(repo, 'bench/.build');
   mkdirSync(out, { recursive: true });
-  for (const entry of ['simulated-fleet', 'agents-worker']) {
+  for (const entry of ['simulated-fleet', 'agents-process']) {
     await run(process.execPath, [path.join(repo, 'scripts/bundle.mjs'), path.join(repo, `bench/sim/${entry}.ts`), path.join(out, `${entry}.mjs`), 'node20'], { cwd: repo });
   }
   const samples = [];
@@ -21,14 +22,16 @@ export async function scenarioSimulatedFleet({ repo, sizes, rounds, log }) {
     for (const hosts of round % 2 ? sizes : [...sizes].reverse()) {
       const result = await run(process.execPath, [path.join(out, 'simulated-fleet.mjs'), String(hosts)], { cwd: repo });
       const sample = { round, ...JSON.parse(result.stdout.trim().split('\n').at(-1)) };
-      log(`  ${hosts} hosts, round ${round}: plan ${(sample.plan.wallMs / 1000).toFixed(1)} s (controller CPU ${(sample.plan.controllerCpuMs / 1000).toFixed(2)} s), backup ${(sample.backup.wallMs / 1000).toFixed(1)} s, peak RSS ${sample.peakRssMib} MiB`);
+      log(
+        `  ${hosts} hosts, round ${round}: plan ${(sample.plan.wallMs / 1000).toFixed(1)} s (controller CPU ${(sample.plan.controllerCpuMs / 1000).toFixed(2)} s), backup ${(sample.backup.wallMs / 1000).toFixed(1)} s, agents CPU ${(sample.plan.agentsCpuMs / 1000).toFixed(2)} s, peak RSS ${sample.peakRssMib} MiB (agents ${sample.agentsPeakRssMib})`,
+      );
       samples.push(sample);
     }
   }
   return samples;
 }
 
-/** Per size: medians of wall time, controller CPU (total and per host), peak RSS and heap. */
+/** Per size: medians of wall time, controller CPU (total and per host), the agents' CPU, peak RSS (controller's and agents' processes) and heap. */
 export function summariseSimulatedFleet(samples) {
   const sizes = [...new Set(samples.map((sample) => sample.hosts))].sort((a, b) => a - b);
   const rows = sizes.map((hosts) => {
@@ -38,6 +41,7 @@ export function summariseSimulatedFleet(samples) {
       controllerCpuS: summary(of.map((s) => s[name].controllerCpuMs / 1000)),
       controllerCpuPerHostMs: summary(of.map((s) => s[name].controllerCpuMs / hosts)),
       processCpuS: summary(of.map((s) => s[name].processCpuMs / 1000)),
+      agentsCpuS: summary(of.map((s) => s[name].agentsCpuMs / 1000)),
       controllerPeakHeapMib: summary(of.map((s) => s[name].controllerPeakHeapMib)),
       units: of[0][name].units,
     });
@@ -47,7 +51,8 @@ export function summariseSimulatedFleet(samples) {
       snapshots: of[0].snapshots,
       connections: of[0].connections,
       peakRssMib: summary(of.map((s) => s.peakRssMib)),
-      fleetRssMib: summary(of.map((s) => s.fleetRssMib)),
+      controllerStartRssMib: summary(of.map((s) => s.controllerStartRssMib)),
+      agentsPeakRssMib: summary(of.map((s) => s.agentsPeakRssMib)),
       plan: command('plan'),
       backup: command('backup'),
       transfersOk: of.every((s) => s.backup.transfers === hosts && s.backup.recorded),
@@ -65,6 +70,7 @@ export function summariseSimulatedFleet(samples) {
       planWall: growth((row) => row.plan.wallS.median),
       backupControllerCpu: growth((row) => row.backup.controllerCpuS.median),
       heap: last.plan.controllerPeakHeapMib.median / first.plan.controllerPeakHeapMib.median,
+      rss: last.peakRssMib.median / first.peakRssMib.median,
     },
   };
 }

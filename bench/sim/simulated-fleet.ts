@@ -1,15 +1,15 @@
 // One size of the simulated fleet (bench scenario 7): N hosts in a ring (ring-fleet.ts), their
-// agents the real router over a fake zfs on a worker thread (agents-worker.ts), reached over the
+// agents the real router over a fake zfs in a child process (agents-process.ts), reached over the
 // real stream link. The controller code is the real one: config text → parseConfig →
 // `fleet plan --all` (runBackup, a dry run, and its report) → `fleet backup --all`
 // (runAndRecord: snapshot, listings, plan, execute, journal, metrics) and its report.
 // Prints one JSON line of figures; bench/lib/simulated-fleet.mjs runs one process per size,
-// so that each one's peak RSS is its own.
+// so that each one's peak RSS is its own: this process's is the controller's alone.
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
 import pino from 'pino';
 import { openSession } from '../../packages/controller/src/agent/fake-fleet.fixture.ts';
 import { runAndRecord } from '../../packages/controller/src/backup/run-and-record.ts';
@@ -17,6 +17,7 @@ import { runBackup } from '../../packages/controller/src/backup/run-backup.ts';
 import type { RunReport } from '../../packages/controller/src/backup/run-report.ts';
 import { parseConfig } from '../../packages/controller/src/config/load-config.ts';
 import { formatRunReport } from '../../packages/controller/src/output/print-run-report.ts';
+import type { FromAgents, ToAgents } from './agents-process.ts';
 import { hostNames, ringConfigText, type RingShape } from './ring-fleet.ts';
 
 const shape: RingShape = { hosts: Number(process.argv[2] ?? 10), datasets: Number(process.env.SIM_DATASETS ?? 50), snapshots: Number(process.env.SIM_SNAPSHOTS ?? 30) };
@@ -35,23 +36,33 @@ function processCpuMs(): number {
   return (used.user + used.system) / 1000;
 }
 
-const worker = new Worker(new URL('./agents-worker.mjs', import.meta.url), { workerData: shape });
-await new Promise((resolve) => worker.once('message', resolve));
-const fleetRss = process.memoryUsage().rss;
+// stdout stays this process's: its last line is the figures.
+// A young generation big enough for a burst of listings: 1000 hosts' garbage on one heap, where a real agent has one host's.
+const agents = fork(new URL('./agents-process.mjs', import.meta.url), [], { execArgv: [...process.execArgv, '--max-semi-space-size=64'], serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, SIM_SHAPE: JSON.stringify(shape) } });
+const toAgents = (message: ToAgents) => agents.send(message);
+const sessions = new Map<number, PassThrough>();
+type AgentFigures = Extract<FromAgents, { type: 'figures' }>;
+let answerFigures: ((figures: AgentFigures) => void) | undefined;
+agents.on('message', (message: FromAgents) => (message.type === 'data' ? sessions.get(message.session)?.write(message.chunk) : message.type === 'figures' && answerFigures?.(message)));
+/** The agents' CPU so far, their peak heap and RSS, the transfers they ran. */
+const agentFigures = () => new Promise<AgentFigures>((resolve) => ((answerFigures = resolve), toAgents({ type: 'figures' })));
+await new Promise((resolve) => agents.once('message', resolve));
+const startRss = process.memoryUsage().rss;
 
-/** A session to a host's agent on the worker thread: its stdio over a MessagePort. */
+/** A session to a host's agent in the agents' process: its stdio over the IPC channel. */
+let lastSession = 0;
 function connect(host: string) {
-  const { port1, port2 } = new MessageChannel();
-  worker.postMessage({ type: 'connect', host, port: port2 }, [port2]);
+  const session = (lastSession += 1);
   const toAgent = new PassThrough();
   const toController = new PassThrough();
-  toAgent.on('data', (chunk: Buffer) => port1.postMessage(chunk));
-  toAgent.on('end', () => (port1.postMessage(null), port1.close()));
-  port1.on('message', (chunk: Uint8Array) => toController.write(chunk));
+  sessions.set(session, toController);
+  toAgents({ type: 'connect', session, host });
+  toAgent.on('data', (chunk: Buffer) => toAgents({ type: 'data', session, chunk }));
+  toAgent.on('end', () => (toAgents({ type: 'end', session }), sessions.delete(session)));
   return openSession(host, { toAgent, toController });
 }
 
-// The controller's own heap, sampled: the process's RSS holds the agents' too.
+// The controller's heap, sampled: its peak in each command (the RSS is the process's peak over both).
 let peakHeap = 0;
 const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 100);
 
@@ -61,15 +72,17 @@ const configText = ringConfigText(shape, path.join(work, 'state'), process.env.S
 const options = { hosts, noSnapshot: false, forceFull: false, force: false, connect };
 
 async function measure(command: (config: ReturnType<typeof load>) => Promise<RunReport>) {
-  const [cpu, thread, startedAt] = [processCpuMs(), threadCpuMs(), performance.now()];
+  const [cpu, thread, agentsBefore, startedAt] = [processCpuMs(), threadCpuMs(), await agentFigures(), performance.now()];
   peakHeap = 0;
   const report = await command(load());
+  const [wallMs, controllerCpuMs, processCpu, agentsAfter] = [performance.now() - startedAt, threadCpuMs() - thread, processCpuMs() - cpu, await agentFigures()];
   const printed = formatRunReport(report, { colour: false }).length + JSON.stringify(report).length;
   const queued = report.hosts.map((host) => host.timings?.queuedMs ?? 0).sort((a, b) => a - b);
   return {
-    wallMs: Math.round(performance.now() - startedAt),
-    controllerCpuMs: Math.round(threadCpuMs() - thread),
-    processCpuMs: Math.round(processCpuMs() - cpu),
+    wallMs: Math.round(wallMs),
+    controllerCpuMs: Math.round(controllerCpuMs),
+    processCpuMs: Math.round(processCpu),
+    agentsCpuMs: Math.round(agentsAfter.cpuMs - agentsBefore.cpuMs),
     controllerPeakHeapMib: mib(peakHeap),
     units: report.units.reduce<Record<string, number>>((count, unit) => ((count[unit.status] = (count[unit.status] ?? 0) + 1), count), {}),
     queuedMedianMs: queued[Math.floor(queued.length / 2)] ?? 0,
@@ -90,19 +103,19 @@ const backup = await measure(async (config) => {
   return result.report;
 });
 clearInterval(sampler);
-worker.postMessage({ type: 'transfers' });
-const agents = await new Promise<{ count: number; peakHeap: number }>((resolve) => worker.on('message', (message: { type: string; count: number; peakHeap: number }) => message.type === 'transfers' && resolve(message)));
-await worker.terminate();
+const fleet = await agentFigures();
+agents.disconnect();
 process.stdout.write(
   `${JSON.stringify({
     ...shape,
     node: process.version,
     connections: load().parallel.connections,
-    fleetRssMib: mib(fleetRss),
+    controllerStartRssMib: mib(startRss),
     peakRssMib: mib(process.resourceUsage().maxRSS * 1024),
-    agentsPeakHeapMib: mib(agents.peakHeap),
+    agentsPeakRssMib: mib(fleet.peakRss),
+    agentsPeakHeapMib: mib(fleet.peakHeap),
     plan,
-    backup: { ...backup, recorded, transfers: agents.count },
+    backup: { ...backup, recorded, transfers: fleet.transfers },
   })}\n`,
 );
 rmSync(work, { recursive: true, force: true });

@@ -69,22 +69,24 @@ export function createFakeZfs(state: FakeZfsState = createFakeZfsState()): FakeZ
         }
         const columns = rest.find((word) => word.startsWith('name,property,value'))!;
         const wide = columns !== 'name,property,value';
-        const row = (name: string, property: string, value: string, source = '-') => (wide ? `${name}\t${property}\t${value}\t-\t${source}` : `${name}\t${property}\t${value}`);
+        // Built as one string: a bench lists thousands of these trees (bench/sim/).
+        const end = wide ? '\t-\t-\n' : '\n';
         const roots = rest.slice(rest.indexOf(columns) + 2);
-        const lines: string[] = [];
+        let stdout = '';
         const missing: string[] = [];
         for (const root of roots) {
           if (!state.datasets.has(root)) missing.push(`cannot open '${root}': dataset does not exist`);
           for (const [name, dataset] of [...state.datasets].filter(([name]) => within(name, root)).sort(([a], [b]) => (a < b ? -1 : 1))) {
-            lines.push(row(name, 'type', 'filesystem'), row(name, 'guid', dataset.guid), row(name, 'createtxg', String(dataset.createtxg)), row(name, 'creation', String(state.now())), row(name, 'referenced', String(dataset.referencedBytes)));
-            if (wide) lines.push(row(name, 'canmount', dataset.canmount ?? 'on', dataset.canmount ? 'local' : 'default'), row(name, 'zfs-fleet:created', dataset.createdByFleet ? 'yes' : '-', dataset.createdByFleet ? 'local' : '-'));
+            const { guid, createtxg, referencedBytes, canmount } = dataset;
+            stdout += `${name}\ttype\tfilesystem${end}${name}\tguid\t${guid}${end}${name}\tcreatetxg\t${createtxg}${end}${name}\tcreation\t${state.now()}${end}${name}\treferenced\t${referencedBytes}${end}`;
+            if (wide) stdout += `${name}\tcanmount\t${canmount ?? 'on'}\t-\t${canmount ? 'local' : 'default'}\n${name}\tzfs-fleet:created\t${dataset.createdByFleet ? 'yes\t-\tlocal' : '-\t-\t-'}\n`;
             for (const snapshot of dataset.snapshots) {
               const full = `${name}@${snapshot.name}`;
-              lines.push(row(full, 'type', 'snapshot'), row(full, 'guid', snapshot.guid), row(full, 'createtxg', String(snapshot.createtxg)), row(full, 'creation', String(snapshot.creation)), row(full, 'referenced', String(dataset.referencedBytes)));
+              stdout += `${full}\ttype\tsnapshot${end}${full}\tguid\t${snapshot.guid}${end}${full}\tcreatetxg\t${snapshot.createtxg}${end}${full}\tcreation\t${snapshot.creation}${end}${full}\treferenced\t${referencedBytes}${end}`;
             }
           }
         }
-        return { exitCode: missing.length > 0 ? 1 : 0, stdout: lines.map((line) => `${line}\n`).join(''), stderr: missing.map((line) => `${line}\n`).join('') };
+        return { exitCode: missing.length > 0 ? 1 : 0, stdout, stderr: missing.map((line) => `${line}\n`).join('') };
       }
       case 'snapshot': {
         const recursive = rest[0] === '-r';
