@@ -4,7 +4,7 @@
 //
 //   npm run bench                      # everything (about 25 minutes)
 //   npm run bench -- --quick           # smoke mode: small data, few rounds
-//   npm run bench -- --scenarios 1,3   # some scenarios (5 needs 1 and 2; 6 and 7 need no lab; 8 brings up a ring of its own)
+//   npm run bench -- --scenarios 1,3   # some scenarios (5 needs 1 and 2; 6 and 7 need no lab; 8 brings up a ring of its own; 9 is the export to a directory target)
 //   npm run bench -- --keep-lab        # leave the lab up afterwards; --reuse-lab starts from it
 //   npm run bench -- --build           # rebuild the controller and agent first
 //
@@ -18,6 +18,7 @@ import { LAB_DIR, REPO, labDown, labFleetSettings, labUp, log, snapshotTools } f
 import { scenarioAgentRuntimes } from './lib/agent-runtimes.mjs';
 import { simulatedFleetSvg } from './lib/plot-svg.mjs';
 import { scenarioRing, summariseRing } from './lib/ring.mjs';
+import { EXPORT_TARGET_RATIO, renderExport, scenarioExport, summariseExport } from './lib/export-scenario.mjs';
 import { scenarioSimulatedFleet, summariseSimulatedFleet } from './lib/simulated-fleet.mjs';
 import { scenarioFanOut, scenarioFull, scenarioIncremental, scenarioNothingNew } from './lib/scenarios.mjs';
 import { checkTargets, renderMarkdown, summariseFanOut, summariseFootprint, summariseNothingNew, summariseTransfer } from './lib/report.mjs';
@@ -28,13 +29,13 @@ const PROFILES = {
   quick: { rounds: 2, fullMib: 30, incMib: 5, manyDatasets: 20, fewDatasets: 5, manyRounds: 2, fanMib: 5, fanCounts: [1, 2, 4, 8], fanRounds: 1, simSizes: [10, 100], simRounds: 1, ringMib: 5, ringRounds: 1 },
 };
 /** Debian packages the lab and the bench need (sanoid provides syncoid; lzop is its default compressor). */
-const PACKAGES = { 'zfs-fuse': 'zfs-fuse', sshd: 'openssh-server', ssh: 'openssh-client', ip: 'iproute2', syncoid: 'sanoid', lzop: 'lzop', mbuffer: 'mbuffer', pv: 'pv' };
+const PACKAGES = { 'zfs-fuse': 'zfs-fuse', sshd: 'openssh-server', ssh: 'openssh-client', ip: 'iproute2', syncoid: 'sanoid', lzop: 'lzop', mbuffer: 'mbuffer', pv: 'pv', age: 'age', zstd: 'zstd' };
 
 async function main() {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
-      scenarios: { type: 'string', default: '1,2,3,4,5,6,7,8' },
+      scenarios: { type: 'string', default: '1,2,3,4,5,6,7,8,9' },
       'keep-lab': { type: 'boolean', default: false },
       'reuse-lab': { type: 'boolean', default: false },
       build: { type: 'boolean', default: false },
@@ -53,7 +54,7 @@ async function main() {
   await installPackages();
   await buildIfNeeded(values.build);
   snapshotTools();
-  const needsLab = [1, 2, 3, 4, 5].some((scenario) => wanted.has(scenario));
+  const needsLab = [1, 2, 3, 4, 5, 9].some((scenario) => wanted.has(scenario));
   if (needsLab) await labUp({ reuse: values['reuse-lab'] });
   const machine = await machineInfo();
   /** @type {Record<string, any>} */
@@ -84,6 +85,10 @@ async function main() {
       log('scenario 3: many datasets, nothing new');
       results.nothingNew = await scenarioNothingNew(options);
     }
+    if (wanted.has(9)) {
+      log('scenario 9: export to a directory target');
+      results.exportToDirectory = await scenarioExport(options);
+    }
     if (wanted.has(4)) {
       log('scenario 4: fan-out');
       results.fanOut = (await scenarioFanOut(options)).samples;
@@ -104,10 +109,15 @@ async function main() {
     ...(results.agentRuntimes ? { agentRuntimes: results.agentRuntimes } : {}),
     ...(results.simulatedFleet ? { simulatedFleet: summariseSimulatedFleet(results.simulatedFleet) } : {}),
     ...(results.ring ? { ring: summariseRing(results.ring) } : {}),
+    ...(results.exportToDirectory ? { exportToDirectory: summariseExport(results.exportToDirectory) } : {}),
   };
   const meta = { startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), quick: options.quick, options, machine, commit: await commit() };
   const checks = checkTargets(summaries);
-  const markdown = renderMarkdown({ meta, summaries, checks });
+  if (summaries.exportToDirectory) {
+    const ratio = summaries.exportToDirectory.ratio;
+    checks.push({ target: `Scenario 9: export throughput ≥ ${EXPORT_TARGET_RATIO} × \`zfs send | zstd | age > file\``, value: `${ratio.median.toFixed(3)}× (per-pair ${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)})`, met: ratio.median >= EXPORT_TARGET_RATIO });
+  }
+  const markdown = [summaries.exportToDirectory ? renderExport(summaries.exportToDirectory) : '', renderMarkdown({ meta, summaries, checks })].filter(Boolean).join('\n');
 
   const dir = path.join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });

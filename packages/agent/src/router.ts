@@ -27,6 +27,7 @@ import { buildTransferCommands } from './transfer/build-transfer-commands.ts';
 import type { AgentContext } from './context.ts';
 import { authorizeKey, ensureReplicationKey, trustHostKeys } from './replication-keys.ts';
 import { keepUnmounted, restoreCanmount } from './mounts.ts';
+import { exportRouter } from './export/export-router.ts';
 import { sequenceRouter } from './sequence-router.ts';
 import { estimateLegs, replicate, transferLegs } from './transfer/replicate.ts';
 
@@ -35,6 +36,7 @@ const t = initFleetTRPC<AgentContext>();
 /** The agent's procedures. The controller imports only this router's type. */
 export const agentRouter = t.router({
   sequence: sequenceRouter,
+  exports: exportRouter,
 
   hello: t.procedure
     .input(HelloInputSchema)

@@ -38,6 +38,6 @@ describe('findWireTools', () => {
     await writeFile(path.join(directory, 'zstd'), '#!/bin/sh\n');
     await chmod(path.join(directory, 'zstd'), 0o755);
     await writeFile(path.join(directory, 'lz4'), 'not executable');
-    expect(await findWireTools(directory)).toEqual({ zstd: true, lz4: false, mbuffer: false, pv: false });
+    expect(await findWireTools(directory)).toEqual({ zstd: true, lz4: false, mbuffer: false, pv: false, age: false });
   });
 });

@@ -11,8 +11,8 @@ export async function findWireTools(searchPath = process.env.PATH ?? ''): Promis
       () => true,
       () => false,
     );
-  const [zstd, lz4, mbuffer, pv] = await Promise.all([has('zstd'), has('lz4'), has('mbuffer'), has('pv')]);
-  return { zstd, lz4, mbuffer, pv };
+  const [zstd, lz4, mbuffer, pv, age] = await Promise.all([has('zstd'), has('lz4'), has('mbuffer'), has('pv'), has('age')]);
+  return { zstd, lz4, mbuffer, pv, age };
 }
 
 export type Compression = 'zstd' | 'lz4';
@@ -41,6 +41,11 @@ export const COMPRESSIONS = Object.keys(COMPRESSORS) as Compression[];
  */
 export function decompressorArgv(compression: Compression): string[] {
   return [...COMPRESSORS[compression].decompress];
+}
+
+/** The compressor's argv, for the wire and for exports alike. */
+export function compressorArgv(compression: Compression): string[] {
+  return [...COMPRESSORS[compression].compress];
 }
 
 /**

@@ -12,3 +12,9 @@ export { assertTimeZone, bucketKeys, createBucketKeys, isoWeek, PERIODS } from '
 export type { BucketKeys, Period } from './retention/calendar-buckets.ts';
 export { destroysOf, planPrune } from './retention/plan-prune.ts';
 export type { DatasetPrune, HostPrune, PruneInput, PrunePeer, PruneSide } from './retention/plan-prune.ts';
+export { byExportId, chainRoots, chainTo } from './export/export-chains.ts';
+export type { ExportSummary } from './export/export-chains.ts';
+export { exportBases, planExport } from './export/plan-export.ts';
+export type { ExportPlanInput, ExportStep, FullReason } from './export/plan-export.ts';
+export { planExportPrune } from './export/plan-export-prune.ts';
+export type { ExportPruneDecision } from './export/plan-export-prune.ts';

@@ -10,8 +10,8 @@ import { WireInputSchema } from './config.ts';
 
 export const HelloInputSchema = z.object({ controllerVersion: z.string() });
 
-/** Stream helpers found on the host's PATH: wire compression needs them on both ends. */
-export const WireToolsSchema = z.object({ zstd: z.boolean(), lz4: z.boolean(), mbuffer: z.boolean(), pv: z.boolean().default(false) });
+/** Stream helpers found on the host's PATH: wire compression needs them on both ends; `age` encrypts exports. */
+export const WireToolsSchema = z.object({ zstd: z.boolean(), lz4: z.boolean(), mbuffer: z.boolean(), pv: z.boolean().default(false), age: z.boolean().optional() });
 export type WireTools = z.infer<typeof WireToolsSchema>;
 
 export const HelloOutputSchema = z.object({

@@ -1,5 +1,9 @@
 import { z } from 'zod';
+import { DurationSchema } from './duration.ts';
+import { ExportSettingsSchema, resolveExportSettings, TargetsSchema } from './export-config.ts';
 import { DatasetNameSchema } from './names.ts';
+
+export { DurationSchema };
 
 /** C0 controls, DEL and C1 controls: no name, path or pattern has them, and they garble the messages that quote it. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
@@ -23,16 +27,6 @@ const AddressSchema = z
   .min(1)
   // No leading "-": the agent puts the address in ssh's argv, where it would read as an option.
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_][A-Za-z0-9_.-]*)(:[0-9]{1,5})?$/, 'a host name or IP, optionally with ":port"');
-
-/** Durations such as `90s`, `45m`, `26h`, `7d`, as milliseconds. */
-export const DurationSchema = z
-  .string()
-  .regex(/^[0-9]+(s|m|h|d)$/, 'a duration such as "90s", "45m", "26h" or "7d"')
-  .transform((value) => {
-    const amount = Number(value.slice(0, -1));
-    const unitMs = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[value.slice(-1) as 's' | 'm' | 'h' | 'd'];
-    return amount * unitMs;
-  });
 
 export const SshConfigSchema = z.strictObject({
   user: UserSchema.default('root'),
@@ -110,13 +104,6 @@ export const RetentionSchema = z
   .transform(({ maxAge, ...counts }) => ({ ...counts, ...(maxAge !== undefined ? { maxAgeMs: maxAge } : {}) }));
 export type Retention = z.infer<typeof RetentionSchema>;
 
-/**
- * Extension point for export targets (issue #12): how many full streams (each with the
- * incrementals that depend on it) an export chain keeps. Snapshots an export chain still needs
- * reach the pruning plan as `exportProtections`.
- */
-export const ExportKeepSchema = z.strictObject({ fulls: z.number().int().positive() });
-
 /** A hook: a shell script by design, so only NUL, which no command line can carry, is refused. */
 const HookCommandSchema = z
   .string()
@@ -176,7 +163,10 @@ export const BackupEntrySchema = z.strictObject({
   sequence: SequenceSchema.optional(),
   dataset: DatasetNameSchema,
   recursive: z.boolean().default(false),
-  to: z.array(HostNameSchema).min(1, 'at least one peer host'),
+  /** Peer hosts (ZFS receives) and export targets (`targets:`), by name. */
+  to: z.array(HostNameSchema).min(1, 'at least one peer host or export target'),
+  /** Overrides the top-level and the target's `exports:` settings for this entry. */
+  exports: ExportSettingsSchema.optional(),
   exclude: z.array(TextSchema).default([]),
   /** Off by default: the peer keeps its own history when the source prunes. */
   mirrorDeletions: z.boolean().default(false),
@@ -229,8 +219,15 @@ export const FleetConfigSchema = z
     /** Entry settings every entry gets unless it sets its own. */
     defaults: z.strictObject(EntryDefaultsShape).default({}),
     hosts: z.record(HostNameSchema, HostConfigSchema),
+    /** Places without ZFS that entries export to (issue #12): directories, rclone remotes, S3. */
+    targets: TargetsSchema.default({}),
+    /** Export settings every target and entry gets unless it sets its own. */
+    exports: ExportSettingsSchema.optional(),
   })
   .superRefine((config, ctx) => {
+    for (const name of Object.keys(config.targets)) {
+      if (Object.hasOwn(config.hosts, name)) ctx.addIssue({ code: 'custom', path: ['targets', name], message: `"${name}" is also a host: a name in "to:" must mean one thing` });
+    }
     for (const [hostName, host] of Object.entries(config.hosts)) {
       host.backups.forEach((entry, index) => {
         const settings = entrySettings(config, entry);
@@ -245,9 +242,13 @@ export const FleetConfigSchema = z
         }
         entry.to.forEach((peer, peerIndex) => {
           const path = ['hosts', hostName, 'backups', index, 'to', peerIndex];
-          const peerHost = config.hosts[peer];
-          if (!peerHost) {
-            ctx.addIssue({ code: 'custom', path, message: `"${peer}" is not a host in this config` });
+          const peerHost = Object.hasOwn(config.hosts, peer) ? config.hosts[peer] : undefined;
+          const target = Object.hasOwn(config.targets, peer) ? config.targets[peer] : undefined;
+          if (target) {
+            const settings = resolveExportSettings(config.exports, target.exports, entry.exports);
+            if ('missing' in settings) ctx.addIssue({ code: 'custom', path, message: `target "${peer}" needs exports.encryption.recipients (top-level, in the target or in the entry)` });
+          } else if (!peerHost) {
+            ctx.addIssue({ code: 'custom', path, message: `"${peer}" is neither a host nor a target in this config` });
           } else if (!peerHost.receive) {
             ctx.addIssue({ code: 'custom', path, message: `host "${peer}" has no "receive:" section, so it cannot be a peer` });
           } else if (peer === hostName) {
@@ -262,6 +263,16 @@ export type FleetConfig = z.infer<typeof FleetConfigSchema>;
 export type HostConfig = z.infer<typeof HostConfigSchema>;
 export type BackupEntry = z.infer<typeof BackupEntrySchema>;
 export type WireConfig = z.infer<typeof WireConfigSchema>;
+
+/** The ZFS peers an entry's `to:` names (its other names are export targets). */
+export function peersOf(config: Pick<FleetConfig, 'targets'>, entry: Pick<BackupEntry, 'to'>): string[] {
+  return entry.to.filter((name) => !Object.hasOwn(config.targets ?? {}, name));
+}
+
+/** The export targets an entry's `to:` names. */
+export function targetsOf(config: Pick<FleetConfig, 'targets'>, entry: Pick<BackupEntry, 'to'>): string[] {
+  return entry.to.filter((name) => Object.hasOwn(config.targets ?? {}, name));
+}
 
 /** An entry's settings with the fleet's `defaults:` filled in. */
 export function entrySettings(config: Pick<FleetConfig, 'defaults'>, entry: BackupEntry) {

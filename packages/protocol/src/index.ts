@@ -19,8 +19,17 @@ export { FLEET_VERSION } from './version.ts';
  * travel: the wire settings go to every agent in each `replicate` call, and per-host settings
  * that agents act on belong to the same schema rather than to a copy of it.
  */
-export { AGENT_LAUNCHER_PATH, BackupEntrySchema, entrySettings, FleetConfigSchema, SEQUENCE_STEPS, WireConfigSchema } from './config.ts';
+export { AGENT_LAUNCHER_PATH, BackupEntrySchema, entrySettings, FleetConfigSchema, peersOf, SEQUENCE_STEPS, targetsOf, WireConfigSchema } from './config.ts';
 export type { BackupEntry, EntrySettings, FleetConfig, Retention, SequenceStep, WireConfig } from './config.ts';
+
+// Exports to targets without ZFS (issue #12): targets, settings, the manifest and its layout.
+export { explainAgeRecipient } from './age-recipient.ts';
+export { AgeRecipientSchema, EXPORT_DEFAULTS, ExportSettingsSchema, resolveExportSettings, TargetConfigSchema, TargetsSchema } from './export-config.ts';
+export type { DirectoryTarget, ExportSettings, ExportSettingsInput, RcloneTarget, S3Target, TargetConfig } from './export-config.ts';
+export { datasetExportsPrefix, EXPORT_LAYOUT, ExportChunkSchema, ExportIdSchema, ExportManifestSchema, exportFolder, MANIFEST_NAME, newExportId } from './export-manifest.ts';
+export type { ExportChunk, ExportManifest } from './export-manifest.ts';
+export { DeleteExportsInputSchema, ExportInputSchema, ListExportsInputSchema, RestoreExportInputSchema, VerifyExportsInputSchema } from './export-api.ts';
+export type { ChunkProblem, ExportEvent, ExportInput, IncompleteExport, ListExportsOutput, RestoreExportEvent, RestoreExportInput, VerifyExportsOutput } from './export-api.ts';
 
 // The agent's procedures: inputs and outputs, validated by the agent.
 export {

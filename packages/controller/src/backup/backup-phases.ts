@@ -1,6 +1,6 @@
 import type pino from 'pino';
 import type { ReplicationPlan } from '@zfs-fleet/plan';
-import { isWithin, joinDataset, parentOf, poolOf, toFleetErrorFromClient, type BackupEntry, type DatasetName, type DatasetTree, type FleetConfig, type SnapshotName } from '@zfs-fleet/protocol';
+import { isWithin, joinDataset, parentOf, poolOf, toFleetErrorFromClient, type BackupEntry, type DatasetName, type DatasetTree, type ExportEvent, type FleetConfig, type SnapshotName } from '@zfs-fleet/protocol';
 import { destinationOf } from '../run/list-units.ts';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import type { Sessions } from '../run/gather-trees.ts';
@@ -9,8 +9,10 @@ import type { Phase } from '../run/run-phases.ts';
 import { executePlan, sendableSteps, type ExecutePlanInput } from './execute-plan.ts';
 import type { PruneUnitReport } from '../prune/prune-report.ts';
 import type { HostSequence } from '../sequence/host-sequence.ts';
-import { exportPhase, lockPhase, postSnapshotPhase, preSnapshotPhase, pruneSnapshotsPhase, replicatedPhase, unlockPhase } from '../sequence/sequence-phases.ts';
+import { exportPhase, pruneExportsPhase, lockPhase, postSnapshotPhase, preSnapshotPhase, pruneSnapshotsPhase, replicatedPhase, unlockPhase } from '../sequence/sequence-phases.ts';
 import type { HostReport, UnitReport } from './run-report.ts';
+import type { ExportPruneReport, ExportUnitReport } from '../export/export-report.ts';
+import type { ExportUnit } from '../export/export-units.ts';
 import { faultPoint } from '../faults/fault-point.ts';
 import { changedSincePlanning } from './changed-since-planning.ts';
 import type { TransferProgress } from './run-backup.ts';
@@ -34,6 +36,13 @@ export interface HostRun {
   units: UnitReport[];
   /** What pruneSnapshots did, for the run report. */
   pruned: PruneUnitReport[];
+  /** The host's (entry, export target) pairs, and what the export and pruneExports steps did. */
+  exportUnits: readonly ExportUnit[];
+  exports: ExportUnitReport[];
+  exportPrunes: ExportPruneReport[];
+  /** `--force-full`: exports send a full whatever the target holds. */
+  forceFull: boolean;
+  onExportEvent?: (unit: ExportUnitReport, event: ExportEvent) => void;
 }
 
 /** What a unit phase of a backup works with: one planned (host, entry, peer). */
@@ -124,7 +133,7 @@ export function transferContext(unit: Pick<Unit, 'hostRoot'>, sourceTree: Datase
 /** Per source host, before the listing; nothing runs them in a dry run. */
 export const HOST_PHASES: readonly Phase<HostRun>[] = [lockPhase, preSnapshotPhase, snapshotPhase, postSnapshotPhase];
 /** Per source host, after all its units; unlock runs whatever happened before. */
-export const FINISH_PHASES: readonly Phase<HostRun>[] = [replicatedPhase, exportPhase, pruneSnapshotsPhase, unlockPhase];
+export const FINISH_PHASES: readonly Phase<HostRun>[] = [replicatedPhase, exportPhase, pruneExportsPhase, pruneSnapshotsPhase, unlockPhase];
 /** Per unit, after planning, holding the transfer slots of both hosts; nothing runs them in a dry run. */
 export const UNIT_PHASES: readonly Phase<UnitRun>[] = [replicatePhase];
 

@@ -19,7 +19,7 @@ describe('runBackup', () => {
     const first = await runBackup(config, backup(fleet), logger);
     expect(first.units).toMatchObject([{ status: 'ok', steps: [{ action: 'full', to: 'fleet-20261101T033000.000Z' }], phases: ['lock', 'preSnapshot', 'snapshot', 'postSnapshot', 'replicate', 'export', 'pruneExports', 'pruneSnapshots', 'unlock'].map((name) => ({ name })) }]);
     expect(first.units[0]!.phases!.filter((phase) => phase.status !== 'skipped').map((phase) => phase.name)).toEqual(['lock', 'snapshot', 'replicate', 'unlock']);
-    expect(first.hosts).toMatchObject([{ host: 'src1', snapshot: 'fleet-20261101T033000.000Z', phases: ['lock', 'preSnapshot', 'snapshot', 'postSnapshot', 'replicate', 'export', 'pruneSnapshots', 'unlock'].map((name) => ({ name })) }, { host: 'backup1' }]);
+    expect(first.hosts).toMatchObject([{ host: 'src1', snapshot: 'fleet-20261101T033000.000Z', phases: ['lock', 'preSnapshot', 'snapshot', 'postSnapshot', 'replicate', 'export', 'pruneExports', 'pruneSnapshots', 'unlock'].map((name) => ({ name })) }, { host: 'backup1' }]);
     const second = await runBackup(config, backup(fleet, { now: at('2026-11-02T03:30:00Z') }), logger);
     expect(second.ok).toBe(true);
     expect(second.units[0]?.steps).toMatchObject([{ action: 'incremental', from: 'fleet-20261101T033000.000Z', to: 'fleet-20261102T033000.000Z' }]);

@@ -1,6 +1,6 @@
 import type pino from 'pino';
 import { planReplication, type ReplicationPlan } from '@zfs-fleet/plan';
-import { entrySettings, toFleetErrorFromClient, type DatasetTree, type FleetConfig, type FleetErrorShape, type ReplicateEvent, type ResumeTokenInfo, type SnapshotName } from '@zfs-fleet/protocol';
+import { entrySettings, toFleetErrorFromClient, type DatasetTree, type ExportEvent, type FleetConfig, type FleetErrorShape, type ReplicateEvent, type ResumeTokenInfo, type SnapshotName } from '@zfs-fleet/protocol';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import { SessionPool, type SessionTimings } from '../agent/session-pool.ts';
 import { gatherTrees, type Listed, type UnitTrees } from '../run/gather-trees.ts';
@@ -18,6 +18,9 @@ import { isUnitSuccessful, unitStatus, type HostReport, type RunReport, type Uni
 import { createSnapshotName } from './snapshot-name.ts';
 import { faultPoint } from '../faults/fault-point.ts';
 import { withPendingSnapshot } from './with-pending-snapshot.ts';
+import { isExportSuccessful, type ExportUnitReport } from '../export/export-report.ts';
+import { listExportUnits, runsStep, type ExportUnit } from '../export/export-units.ts';
+import { exportHost } from '../export/run-exports.ts';
 
 export interface BackupOptions {
   /** Source hosts to back up. */
@@ -42,6 +45,8 @@ export interface BackupOptions {
   onStep?: (host: string, dataset: string, step: SequenceStepReport) => void;
   /** Opens a host's agent session; over SSH when absent (tests pass an in-process one). */
   connect?: (host: string) => Promise<AgentSession>;
+  /** Live export events (start, progress, done), for progress display. */
+  onExportEvent?: (unit: ExportUnitReport, event: ExportEvent) => void;
 }
 
 export interface TransferProgress {
@@ -64,6 +69,9 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
   const allUnits = listUnits(config, { hosts: options.hosts, ...(options.only ? { only: options.only } : {}) });
   // An entry whose sequence has no replicate step is snapshotted and pruned, never sent.
   const units = allUnits.filter((unit) => entrySettings(config, unit.entry).sequence.includes('replicate'));
+  // Entries to export targets (issue #12): their host runs its phases even when it has no peer.
+  const exportUnits = listExportUnits(config, { hosts: options.hosts, ...(options.only ? { only: options.only } : {}) });
+  const exportReports: ExportUnitReport[] = [];
   const runs = new Map<string, HostRun>();
   const hosts: HostReport[] = distinct(options.hosts).map((host) => ({ host }));
   const sessions = new SessionPool(config, logger, { autoInstall: options.autoInstall === true, limit: config.parallel.connections, ...(options.connect ? { connect: options.connect } : {}) });
@@ -72,9 +80,9 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
   // Named before any host is touched: a prefix too long for zfs is a config error (exit 2) with nothing done.
   const snapshot = options.snapshot || options.noSnapshot ? undefined : createSnapshotName(config.snapshotPrefix, startedAt);
   try {
-    const context: HostJobContext = { sessions, snapshot, logger, config, options, startedAt, clock, runs, slots: createTransferSlots(options.parallel ?? config.parallel.global, config.parallel.perHost), reports };
+    const context: HostJobContext = { sessions, snapshot, logger, config, options, startedAt, clock, runs, slots: createTransferSlots(options.parallel ?? config.parallel.global, config.parallel.perHost), reports, exportUnits };
     await Promise.all(
-      distinct(allUnits.map((unit) => unit.host)).map((host) => {
+      distinct([...allUnits, ...exportUnits].map((unit) => unit.host)).map((host) => {
         const report = hosts.find((candidate) => candidate.host === host)!;
         // The lease opens the host's session and its peers' at once: a peer's SSH handshake and agent start overlap the snapshot.
         return sessions.lease([host, ...allUnits.filter((unit) => unit.host === host).map((unit) => unit.peer)], async (queuedMs) => {
@@ -83,13 +91,14 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
           await backUpHost(
             host,
             units.filter((unit) => unit.host === host),
-            allUnits.filter((unit) => unit.host === host),
+            [...allUnits, ...exportUnits].filter((unit) => unit.host === host),
             report,
             context,
           );
         });
       }),
     );
+    if (options.dryRun) exportReports.push(...(await planExports(exportUnits, { sessions, options, clock, logger, config })));
     for (const peer of distinct(allUnits.map((unit) => unit.peer))) if (!hosts.some((host) => host.host === peer)) hosts.push({ host: peer });
     const zfsCalls = await sessions.zfsCalls(allHosts);
     for (const report of hosts) if (zfsCalls.has(report.host)) report.zfsCalls = zfsCalls.get(report.host)!;
@@ -108,9 +117,11 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
     if (sequence) report.phases = unitPhases(report, sequence);
   }
   const pruned = [...runs.values()].flatMap((run) => run.pruned);
+  exportReports.push(...[...runs.values()].flatMap((run) => run.exports));
+  const exportPrunes = [...runs.values()].flatMap((run) => run.exportPrunes);
   reports.sort((a, b) => `${a.host} ${a.dataset} ${a.peer}`.localeCompare(`${b.host} ${b.dataset} ${b.peer}`));
   const durationMs = clock().getTime() - startedAt.getTime();
-  const ok = reports.every(isUnitSuccessful) && hosts.every((host) => !host.error) && sequences.every((sequence) => sequence.ok) && pruned.every((unit) => unit.status !== 'failed');
+  const ok = reports.every(isUnitSuccessful) && hosts.every((host) => !host.error) && sequences.every((sequence) => sequence.ok) && pruned.every((unit) => unit.status !== 'failed') && exportReports.every(isExportSuccessful) && exportPrunes.every(isExportSuccessful);
   return {
     command: options.dryRun ? 'plan' : 'backup',
     startedAt: startedAt.toISOString(),
@@ -120,7 +131,27 @@ export async function runBackup(config: FleetConfig, options: BackupOptions, log
     hosts,
     ...(sequences.length > 0 ? { sequences } : {}),
     ...(pruned.length > 0 ? { prune: pruned } : {}),
+    ...(exportReports.length > 0 ? { exports: exportReports } : {}),
+    ...(exportPrunes.length > 0 ? { exportPrune: exportPrunes } : {}),
   };
+}
+
+/** `fleet plan`: what each export unit would send, from the targets' manifests; nothing runs. */
+async function planExports(units: readonly ExportUnit[], context: { sessions: SessionPool; options: BackupOptions; clock: () => Date; logger: pino.Logger; config: FleetConfig }): Promise<ExportUnitReport[]> {
+  const reports = await Promise.all(
+    distinct(units.map((unit) => unit.host)).map((host) =>
+      context.sessions.lease([host], async () => {
+        const own = units.filter((unit) => unit.host === host && runsStep(context.config, unit.entry, 'export'));
+        try {
+          const session = await context.sessions.get(host);
+          return await exportHost({ host, session, units: own, now: context.clock, forceFull: context.options.forceFull, dryRun: true, logger: context.logger.child({ host }) });
+        } catch (error) {
+          return own.map((unit): ExportUnitReport => ({ host, dataset: unit.entry.dataset, target: unit.target, status: 'failed', error: toFleetErrorFromClient(error).toShape() }));
+        }
+      }),
+    ),
+  );
+  return reports.flat();
 }
 
 /** What every source host's job shares. */
@@ -137,10 +168,11 @@ interface HostJobContext {
   slots: TransferSlots;
   /** Each unit's report, as it finishes. */
   reports: UnitReport[];
+  exportUnits: readonly ExportUnit[];
 }
 
 /** One source host, start to finish: host phases, its trees, its units (one peer after another per pair), finish phases. */
-async function backUpHost(host: string, units: readonly Unit[], allUnits: readonly Unit[], report: HostReport, context: HostJobContext): Promise<void> {
+async function backUpHost(host: string, units: readonly Unit[], allUnits: ReadonlyArray<Pick<Unit, 'host' | 'entry'>>, report: HostReport, context: HostJobContext): Promise<void> {
   const { options, snapshot } = context;
   const failure = options.dryRun ? undefined : await runHostPhases(host, allUnits, report, context);
   if (options.dryRun && snapshot) report.snapshot = snapshot;
@@ -165,7 +197,7 @@ async function backUpHost(host: string, units: readonly Unit[], allUnits: readon
 }
 
 /** Runs HOST_PHASES on one source host; returns why it failed, if it did. */
-async function runHostPhases(host: string, units: readonly Unit[], report: HostReport, context: HostJobContext): Promise<FleetErrorShape | undefined> {
+async function runHostPhases(host: string, units: ReadonlyArray<Pick<Unit, 'host' | 'entry'>>, report: HostReport, context: HostJobContext): Promise<FleetErrorShape | undefined> {
   const entries = distinct(units.map((unit) => unit.entry));
   const logger = context.logger.child({ host });
   let outcome: PhasesOutcome;
@@ -184,7 +216,25 @@ async function runHostPhases(host: string, units: readonly Unit[], report: HostR
       logger,
       ...(options.onStep ? { onStep: options.onStep } : {}),
     });
-    const run: HostRun = { host, session, entries, ...(context.snapshot ? { snapshot: context.snapshot } : {}), report, logger, config: context.config, sequence, sessions: context.sessions, now: context.clock, units: [], pruned: [] };
+    const run: HostRun = {
+      host,
+      session,
+      entries,
+      ...(context.snapshot ? { snapshot: context.snapshot } : {}),
+      report,
+      logger,
+      config: context.config,
+      sequence,
+      sessions: context.sessions,
+      now: context.clock,
+      units: [],
+      pruned: [],
+      exportUnits: context.exportUnits.filter((unit) => unit.host === host),
+      exports: [],
+      exportPrunes: [],
+      forceFull: options.forceFull,
+      ...(options.onExportEvent ? { onExportEvent: options.onExportEvent } : {}),
+    };
     context.runs.set(host, run);
     outcome = await runPhases(HOST_PHASES, run);
     report.phases = outcome.phases;

@@ -1,5 +1,6 @@
 import type { FleetErrorCode, FleetErrorShape, ZfsCallsOutput } from '@zfs-fleet/protocol';
 import type { PruneUnitReport } from '../prune/prune-report.ts';
+import type { ExportPruneReport, ExportUnitReport } from '../export/export-report.ts';
 import type { PhaseReport } from '../run/run-phases.ts';
 import type { EntrySequenceReport } from '../sequence/sequence-report.ts';
 
@@ -90,6 +91,10 @@ export interface RunReport {
   sequences?: EntrySequenceReport[];
   /** What the pruneSnapshots steps kept and destroyed, per entry and host. */
   prune?: PruneUnitReport[];
+  /** Per entry dataset and export target: what was (or would be) exported (issue #12). */
+  exports?: ExportUnitReport[];
+  /** What the pruneExports steps kept and deleted on each target. */
+  exportPrune?: ExportPruneReport[];
 }
 
 /** A unit's overall status from its steps: any blocked step makes it blocked. */

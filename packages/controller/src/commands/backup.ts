@@ -48,7 +48,12 @@ async function backupOrPlan(context: CommandContext, planOnly: boolean): Promise
 /** `backup` and `run`: the run with live progress, journaled, then its report on stdout. */
 export async function backUpAndPrint(context: CommandContext, config: FleetConfig, options: Omit<BackupOptions, 'onProgress'>, command: 'backup' | 'run'): Promise<number> {
   const progress = createProgressReporter({ tty: context.tty, stream: context.out, logger: context.logger });
-  const { report, recorded } = await runAndRecord(config, { ...options, onProgress: (event) => progress.onProgress(event), onStep: (host, dataset, step) => progress.onStep(host, dataset, step) }, command, context.logger).finally(() => progress.stop());
+  const { report, recorded } = await runAndRecord(
+    config,
+    { ...options, onProgress: (event) => progress.onProgress(event), onStep: (host, dataset, step) => progress.onStep(host, dataset, step), onExportEvent: (unit, event) => progress.onExport(unit, event) },
+    command,
+    context.logger,
+  ).finally(() => progress.stop());
   context.out.write(context.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatRunReport(report, { colour: context.tty })}\n`);
   return report.ok && recorded ? EXIT.ok : EXIT.failed;
 }

@@ -27,7 +27,7 @@ describe('parseConfig', () => {
     ['an unknown key', valid.replace('recursive: true', 'recursive: true\n        recursiv: true'), 'hosts.src1.backups.0: unknown key "recursiv"'],
     ['a dataset with ".."', valid.replace('tank/Media', 'tank/../x'), 'hosts.src1.backups.0.dataset: dataset name "tank/../x" has the component ".."'],
     ['a dataset with shell syntax', valid.replace('tank/Media', '"tank;rm"'), 'hosts.src1.backups.0.dataset: dataset name "tank;rm" has pool name "tank;rm"'],
-    ['a peer that is not a host', valid.replace('[backup1]', '[backup9]'), 'hosts.src1.backups.0.to.0: "backup9" is not a host in this config'],
+    ['a peer that is not a host', valid.replace('[backup1]', '[backup9]'), 'hosts.src1.backups.0.to.0: "backup9" is neither a host nor a target in this config'],
     ['a peer without receive', valid.replace('to: [backup1]', 'to: [src1]'), 'hosts.src1.backups.0.to.0: host "src1" has no "receive:" section'],
     ['a missing ssh section', valid.replace(/ssh:.*\n/, ''), 'ssh: '],
     ['a handshake timeout without a unit', valid.replace('knownHosts: ./known_hosts', 'knownHosts: ./known_hosts, handshakeTimeout: 30'), 'ssh.handshakeTimeout: '],

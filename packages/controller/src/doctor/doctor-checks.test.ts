@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { OPENZFS_2_3_CAPABILITIES, ZFS_FUSE_CAPABILITIES } from '@zfs-fleet/zfs/testing';
-import { describeCapabilities, judgeFreeSpace, judgePeerLogin } from './doctor-checks.ts';
+import { describeCapabilities, judgeFreeSpace, judgePeerLogin, judgeExportTarget } from './doctor-checks.ts';
 
 const GIB = 1024 ** 3;
 
@@ -41,5 +41,14 @@ describe('zfs capabilities in doctor', () => {
   test('zfs-fuse says what it lacks', () => {
     const text = describeCapabilities(ZFS_FUSE_CAPABILITIES);
     expect(text).toContain('has: recv -u; lacks: holds, resume (recv -s, send -t), raw sends (-w)');
+  });
+});
+
+describe('judgeExportTarget', () => {
+  test('a reachable target with age and zstd is OK; an unreachable one fails with its code and hint; missing tools are named', () => {
+    expect(judgeExportTarget('src1', 'nas', { reachable: true, age: true, zstd: true }).map((check) => check.status)).toEqual(['OK', 'OK']);
+    const [target, tools] = judgeExportTarget('src1', 'nas', { reachable: false, error: { code: 'TARGET_UNREACHABLE', message: 'directory /mnt/nas does not exist or is not a directory', hint: 'create it' }, age: false, zstd: true });
+    expect(target).toMatchObject({ status: 'FAIL', message: expect.stringContaining('TARGET_UNREACHABLE: directory /mnt/nas'), fix: 'create it' });
+    expect(tools).toMatchObject({ status: 'FAIL', message: 'src1 lacks age, which exports need', fix: 'apt install age' });
   });
 });

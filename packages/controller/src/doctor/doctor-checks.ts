@@ -83,3 +83,17 @@ export function peerLoginScript(peer: { host: string; port: number; user: string
     `exec ssh "$@" -p ${peer.port} -l ${shellQuote(peer.user)} ${shellQuote(peer.host)} true </dev/null`,
   ].join('\n');
 }
+
+/** What the host's agent found for one export target: reachable, and the tools exports need. */
+export function judgeExportTarget(host: string, target: string, result: { reachable: boolean; error?: { code: string; message: string; hint?: string }; age: boolean; zfs?: never; zstd: boolean }): DoctorCheck[] {
+  const checks: DoctorCheck[] = [
+    result.reachable
+      ? { host, check: `target ${target}`, status: 'OK', message: `${host} reaches export target "${target}"` }
+      : { host, check: `target ${target}`, status: 'FAIL', message: `${host} cannot use export target "${target}": ${result.error?.code}: ${result.error?.message}`, ...(result.error?.hint ? { fix: result.error.hint } : {}) },
+  ];
+  const missing = [...(result.age ? [] : ['age']), ...(result.zstd ? [] : ['zstd'])];
+  checks.push(
+    missing.length === 0 ? { host, check: 'export tools', status: 'OK', message: 'age and zstd are installed' } : { host, check: 'export tools', status: 'FAIL', message: `${host} lacks ${missing.join(' and ')}, which exports need`, fix: `apt install ${missing.join(' ')}` },
+  );
+  return checks;
+}

@@ -11,7 +11,8 @@ import { runCommand } from '../ssh/run-command.ts';
 import { scanHostKey } from '../ssh/scan-host-key.ts';
 import { distinct, listUnits } from '../run/list-units.ts';
 import { zfsOverSsh } from '../ssh/zfs-over-ssh.ts';
-import { describeCapabilities, judgeFreeSpace, judgePeerLogin, peerLoginScript, type DoctorCheck } from './doctor-checks.ts';
+import { listExportUnits, targetRef } from '../export/export-units.ts';
+import { describeCapabilities, judgeExportTarget, judgeFreeSpace, judgePeerLogin, peerLoginScript, type DoctorCheck } from './doctor-checks.ts';
 
 /** Every check: the config's files, then each host (all at once), in the order they print. */
 export async function runDoctor(config: FleetConfig, configPath: string, hosts: readonly string[], logger: pino.Logger): Promise<DoctorCheck[]> {
@@ -114,6 +115,12 @@ async function checkAgentAndZfs(config: FleetConfig, host: string, connection: S
     add('agent', 'OK', `fleet-agent ${session.hello.agentVersion} on Node.js ${session.hello.nodeVersion}`);
     const zfs = session.hello.zfs;
     add('zfs', zfs.implementation === 'unknown' ? 'WARN' : 'OK', describeCapabilities(zfs), zfs.implementation === 'unknown' ? 'the agent could not tell which zfs this is; replication uses only the basic features' : undefined, { capabilities: zfs });
+    const units = listExportUnits(config, { hosts: [host] });
+    const seen = new Set<string>();
+    for (const unit of units.filter((candidate) => !seen.has(candidate.target) && seen.add(candidate.target))) {
+      const checks = judgeExportTarget(host, unit.target, await session.agent.exports.check.query({ target: targetRef(unit) }));
+      for (const check of checks) if (check.check !== 'export tools' || unit === units[0]) add(check.check, check.status, check.message, check.fix);
+    }
   } catch (error) {
     failed(add, 'agent', toFleetErrorFromClient(error));
     const found = await runCommand(connection, 'command -v zfs', { timeoutMs: 15_000 }).catch(() => undefined);

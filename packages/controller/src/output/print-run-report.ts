@@ -1,4 +1,5 @@
 import type { RunReport, StepReport, UnitReport } from '../backup/run-report.ts';
+import { formatExportLines } from './format-export-report.ts';
 import { formatBytes, formatDuration, formatTable } from './format.ts';
 
 const COLOURS = { ok: 32, 'up-to-date': 32, planned: 36, blocked: 33, failed: 31 } as const;
@@ -53,6 +54,7 @@ export function formatRunReport(report: RunReport, options: { colour: boolean })
     if (unit.error) notes.push(`${unit.host} ${unit.dataset} → ${unit.peer}: ${unit.error.code}: ${unit.error.message}${unit.error.hint ? `\n    hint: ${unit.error.hint}` : ''}`);
   }
   const sequenceLines = formatSequences(report);
+  const exportLines = formatExportLines(report.exports ?? [], report.exportPrune ?? []);
   const failed = report.units.filter((unit) => unit.status === 'failed' || unit.status === 'blocked').length;
   const verb = report.command === 'plan' ? 'planned' : 'backed up';
   const steps = report.units.flatMap((unit) => unit.steps);
@@ -63,8 +65,9 @@ export function formatRunReport(report: RunReport, options: { colour: boolean })
     ? `${report.units.length} unit(s) ${verb}${report.command === 'backup' ? `, ${formatBytes(totalBytes)} sent` : estimate} in ${formatDuration(report.durationMs)}.`
     : `${failed} of ${report.units.length} unit(s) did not succeed (${formatDuration(report.durationMs)}).`;
   const sequencesFailed = (report.sequences ?? []).filter((sequence) => !sequence.ok).length;
-  const extra = report.ok || sequencesFailed === 0 ? '' : ` ${sequencesFailed} entr${sequencesFailed === 1 ? 'y' : 'ies'} had a failed step.`;
-  return [formatTable(rows), ...(notes.length ? ['', ...notes] : []), ...(sequenceLines.length ? ['', ...sequenceLines] : []), '', footer + extra].join('\n');
+  const exportsFailed = [...(report.exports ?? []), ...(report.exportPrune ?? [])].filter((entry) => entry.status === 'failed' || entry.status === 'blocked').length;
+  const extra = (report.ok || sequencesFailed === 0 ? '' : ` ${sequencesFailed} entr${sequencesFailed === 1 ? 'y' : 'ies'} had a failed step.`) + (exportsFailed > 0 ? ` ${exportsFailed} export step(s) did not succeed.` : '');
+  return [formatTable(rows), ...(notes.length ? ['', ...notes] : []), ...(exportLines.length ? ['', 'Exports:', ...exportLines] : []), ...(sequenceLines.length ? ['', ...sequenceLines] : []), '', footer + extra].join('\n');
 }
 
 /** Per entry, its steps in one line (`lock ok, preSnapshot FAILED, ...`), the failures' reasons, and what pruning did. */

@@ -1,4 +1,6 @@
 import type pino from 'pino';
+import type { DatasetName, ExportEvent } from '@zfs-fleet/protocol';
+import type { ExportUnitReport } from '../export/export-report.ts';
 import type { TransferProgress } from '../backup/run-backup.ts';
 import type { SequenceStepReport } from '../sequence/sequence-report.ts';
 import { formatBytes } from './format.ts';
@@ -7,6 +9,8 @@ export interface ProgressReporter {
   onProgress(progress: TransferProgress): void;
   /** A finished step of an entry's sequence (lock, hooks, snapshot, prune, unlock). */
   onStep(host: string, dataset: string, step: SequenceStepReport): void;
+  /** An export's events, shown like a transfer to a peer named `target:NAME`. */
+  onExport(unit: Pick<ExportUnitReport, 'host' | 'dataset' | 'target'>, event: ExportEvent): void;
   stop(): void;
 }
 
@@ -26,7 +30,14 @@ export function createProgressReporter(options: { tty: boolean; stream: NodeJS.W
     drawn = lines.length;
   };
 
-  return {
+  const reporter: ProgressReporter = {
+    onExport(unit, event) {
+      const peer = `target:${unit.target}`;
+      const index = 0;
+      if (event.type === 'start') reporter.onProgress({ host: unit.host, peer, dataset: unit.dataset, event: { type: 'start', index, dataset: event.dataset as DatasetName, kind: event.kind, ...(event.estimatedBytes ? { estimatedBytes: event.estimatedBytes } : {}) } });
+      else if (event.type === 'progress') reporter.onProgress({ host: unit.host, peer, dataset: unit.dataset, event: { type: 'progress', index, bytes: event.bytes, bytesPerSecond: event.bytesPerSecond } });
+      else reporter.onProgress({ host: unit.host, peer, dataset: unit.dataset, event: { type: 'transferred', index, result: { dataset: event.manifest.dataset, kind: event.manifest.kind, bytes: event.manifest.stream.bytes, durationMs: event.durationMs } } });
+    },
     onProgress({ host, peer, event }) {
       if (event.type === 'done') return;
       const key = `${host} ${peer} ${event.index}`;
@@ -70,6 +81,7 @@ export function createProgressReporter(options: { tty: boolean; stream: NodeJS.W
       drawn = 0;
     },
   };
+  return reporter;
 }
 
 interface TransferLine {

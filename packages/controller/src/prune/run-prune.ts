@@ -1,5 +1,6 @@
 import type pino from 'pino';
-import { entrySettings, joinDataset, toFleetErrorFromClient, type BackupEntry, type DatasetName, type DatasetTree, type FleetConfig, type FleetErrorShape, type PruneSnapshotsOutput } from '@zfs-fleet/protocol';
+import { gatherExportProtections } from '../export/export-protections.ts';
+import { entrySettings, joinDataset, peersOf, toFleetErrorFromClient, type BackupEntry, type DatasetName, type DatasetTree, type FleetConfig, type FleetErrorShape, type PruneSnapshotsOutput } from '@zfs-fleet/protocol';
 import { describePolicy, destroysOf, planPrune, type HostPrune } from '@zfs-fleet/plan';
 import type { AgentSession } from '../agent/connect-agent.ts';
 import type { Sessions } from '../run/gather-trees.ts';
@@ -87,11 +88,12 @@ export async function runPrune(config: FleetConfig, options: PruneOptions, logge
     }
 
     const trees = await gatherTrees(config, sessions, runnable);
+    const protections = await gatherExportProtections(config, sessions, runnable);
     const plans: Array<{ unit: PruneUnit; plan: HostPrune[] }> = [];
     for (const unit of runnable) {
       // A tree zfs-fleet cannot plan (a copy's name over zfs's length) fails its entry alone, on record.
       try {
-        plans.push({ unit, plan: planUnit(config, unit, trees, options.now().getTime()) });
+        plans.push({ unit, plan: planUnit(config, unit, trees, options.now().getTime(), protections.get(unit.entry)) });
       } catch (error) {
         reports.push(failedUnit(unit, unit.host, 'source', toFleetErrorFromClient(error).toShape()));
       }
@@ -146,7 +148,7 @@ async function gatherTrees(config: FleetConfig, sessions: Sessions, units: reado
   const add = (host: string, root: DatasetName) => roots.set(host, (roots.get(host) ?? new Set()).add(root));
   for (const { host, entry } of units) {
     add(host, entry.dataset);
-    for (const peer of entry.to) add(peer, joinDataset(config.hosts[peer]!.receive!.root, host));
+    for (const peer of peersOf(config, entry)) add(peer, joinDataset(config.hosts[peer]!.receive!.root, host));
   }
   const rows = new Map<string, TreeRow>();
   await Promise.all(
@@ -163,7 +165,7 @@ async function gatherTrees(config: FleetConfig, sessions: Sessions, units: reado
   return rows;
 }
 
-function planUnit(config: FleetConfig, { host, entry }: PruneUnit, trees: ReadonlyMap<string, TreeRow>, nowMs: number): HostPrune[] {
+function planUnit(config: FleetConfig, { host, entry }: PruneUnit, trees: ReadonlyMap<string, TreeRow>, nowMs: number, exportProtections: Map<string, string[]> | FleetErrorShape | undefined): HostPrune[] {
   const settings = entrySettings(config, entry);
   const side = (name: string) => {
     const row = trees.get(name);
@@ -172,8 +174,10 @@ function planUnit(config: FleetConfig, { host, entry }: PruneUnit, trees: Readon
   return planPrune({
     host,
     entry: { dataset: entry.dataset, recursive: entry.recursive, exclude: entry.exclude },
-    source: { ...side(host), policy: settings.keep },
-    peers: entry.to.map((peer) => ({
+    // Export targets that cannot be read hide the next incremental's base: the source is not pruned then.
+    source: { ...side(host), policy: exportProtections && !(exportProtections instanceof Map) ? undefined : settings.keep },
+    ...(exportProtections instanceof Map ? { exportProtections } : {}),
+    peers: peersOf(config, entry).map((peer) => ({
       name: peer,
       ...side(peer),
       policy: settings.peerKeep,

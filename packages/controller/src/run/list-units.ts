@@ -1,4 +1,4 @@
-import { FleetError, joinDataset, type BackupEntry, type DatasetName, type FleetConfig } from '@zfs-fleet/protocol';
+import { FleetError, joinDataset, peersOf, type BackupEntry, type DatasetName, type FleetConfig } from '@zfs-fleet/protocol';
 
 /** One backup entry of one source host to one peer: what succeeds or fails on its own. */
 export interface Unit {
@@ -42,7 +42,7 @@ export function listUnits(config: FleetConfig, selection: UnitSelection): Unit[]
     (config.hosts[host]?.backups ?? [])
       .filter((entry) => selection.only?.(host, entry.dataset) ?? true)
       .flatMap((entry) =>
-        entry.to.map((peer) => {
+        peersOf(config, entry).map((peer) => {
           const receiveRoot = receiveRootOf(config, peer);
           return { host, entry, peer, receiveRoot, hostRoot: joinDataset(receiveRoot, host), destination: destinationOf(receiveRoot, host, entry.dataset) };
         }),

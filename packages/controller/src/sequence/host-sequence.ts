@@ -137,11 +137,6 @@ export class HostSequence {
     }
   }
 
-  /** Steps this build has nothing to do for (export targets do not exist yet). */
-  skipUnbuilt(step: 'export' | 'pruneExports'): void {
-    this.#each(this.entriesFor(step), step, { status: 'skipped', detail: 'no export targets' });
-  }
-
   /** Releases every lock this run took; never throws. Call it on every way out. */
   async unlock(): Promise<void> {
     if (this.#unlocked) return;

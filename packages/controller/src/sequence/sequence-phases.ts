@@ -1,4 +1,6 @@
-import { entrySettings, toFleetErrorFromClient, type BackupEntry } from '@zfs-fleet/protocol';
+import { entrySettings, isWithin, toFleetErrorFromClient, type BackupEntry, type FleetErrorShape } from '@zfs-fleet/protocol';
+import type { ExportUnit } from '../export/export-units.ts';
+import { exportHost, pruneExportsHost } from '../export/run-exports.ts';
 import type { HostRun } from '../backup/backup-phases.ts';
 import type { UnitReport } from '../backup/run-report.ts';
 import { runPrune } from '../prune/run-prune.ts';
@@ -50,14 +52,54 @@ export const replicatedPhase: Phase<HostRun> = {
   },
 };
 
+/** Each entry's exports to its targets, planned on what the targets hold now (issue #12). */
 export const exportPhase: Phase<HostRun> = {
   name: 'export',
-  async run({ sequence }) {
-    sequence.skipUnbuilt('export');
-    sequence.skipUnbuilt('pruneExports');
-    return 'skipped';
+  async run(run) {
+    const { sequence } = run;
+    const entries = sequence.entriesFor('export');
+    const units = run.exportUnits.filter((unit) => entries.includes(unit.entry));
+    for (const entry of entries.filter((candidate) => !units.some((unit) => unit.entry === candidate))) sequence.record([entry], 'export', { status: 'skipped', detail: 'no export targets' });
+    if (units.length === 0) return 'skipped';
+    const started = performance.now();
+    const reports = await exportHost({ host: run.host, session: run.session, units, now: run.now, forceFull: run.forceFull, dryRun: false, logger: run.logger, ...(run.onExportEvent ? { onEvent: run.onExportEvent } : {}) });
+    run.exports.push(...reports);
+    recordPerEntry(sequence, 'export', units, reports, started, (report) => `${report.target}: ${report.action ?? report.status}${report.reason ? ` (${report.reason})` : ''}`);
   },
 };
+
+/** `keep.fulls` on each entry's targets, after its exports. */
+export const pruneExportsPhase: Phase<HostRun> = {
+  name: 'pruneExports',
+  async run(run) {
+    const { sequence } = run;
+    const entries = sequence.entriesFor('pruneExports');
+    const units = run.exportUnits.filter((unit) => entries.includes(unit.entry));
+    for (const entry of entries.filter((candidate) => !units.some((unit) => unit.entry === candidate))) sequence.record([entry], 'pruneExports', { status: 'skipped', detail: 'no export targets' });
+    if (units.length === 0) return 'skipped';
+    const started = performance.now();
+    const reports = await pruneExportsHost({ host: run.host, session: run.session, units, now: run.now, dryRun: false, logger: run.logger });
+    run.exportPrunes.push(...reports);
+    recordPerEntry(sequence, 'pruneExports', units, reports, started, (report) => `${report.target}: ${report.status === 'skipped' ? 'no keep.fulls' : `deleted ${report.deleted.length}, kept ${report.kept.length}`}`);
+  },
+};
+
+function recordPerEntry<R extends { dataset: string; target: string; status: string; error?: FleetErrorShape }>(
+  sequence: HostRun['sequence'],
+  step: 'export' | 'pruneExports',
+  units: readonly ExportUnit[],
+  reports: readonly R[],
+  started: number,
+  describe: (report: R) => string,
+): void {
+  for (const entry of new Set(units.map((unit) => unit.entry))) {
+    const own = reports.filter((report) => report.dataset === entry.dataset || (entry.recursive && isWithin(report.dataset, entry.dataset)));
+    const failed = own.find((report) => report.status === 'failed' || report.status === 'blocked');
+    const detail = own.map(describe).join('; ');
+    const durationMs = Math.round(performance.now() - started);
+    sequence.record([entry], step, failed ? { status: 'failed', durationMs, detail, error: failed.error ?? { code: 'INTERNAL', message: `${step} to ${failed.target} is ${failed.status}` } } : { status: 'ok', durationMs, detail });
+  }
+}
 
 /** keep: on the source and peerKeep: on the peers, for the entries whose sequence prunes, under the locks they hold. */
 export const pruneSnapshotsPhase: Phase<HostRun> = {

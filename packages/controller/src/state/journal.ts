@@ -25,7 +25,9 @@ const RUN_FIELDS = { runId: z.string(), startedAt: z.string(), finishedAt: z.str
 export const JournalRecordSchema = z.object({
   ...RUN_FIELDS,
   command: z.enum(['backup', 'run']),
+  /** A ZFS peer's host name, or an export target's name (then `exportTarget: true`). */
   peer: z.string(),
+  exportTarget: z.boolean().optional(),
   status: z.enum(['ok', 'up-to-date', 'blocked', 'failed']),
   bytes: z.number(),
   durationMs: z.number(),

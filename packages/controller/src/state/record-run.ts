@@ -91,27 +91,48 @@ export function pruneRecordsOf(units: readonly PruneUnitReport[], run: RunOf): P
 export function journalRecordsOf(report: RunReport, command: 'backup' | 'run'): JournalRecord[] {
   const { finishedAt } = runOf(report, command);
   const hostSnapshots = new Map(report.hosts.map((host) => [host.host, host.snapshot]));
-  return report.units.map((unit) => {
-    const succeeded = unit.status === 'ok' || unit.status === 'up-to-date';
-    // The top dataset's step names the snapshot the peer now holds (up-to-date steps name theirs too).
-    const snapshot = unit.steps.find((step) => step.to !== undefined)?.to ?? (unit.status === 'ok' ? hostSnapshots.get(unit.host) : undefined);
-    const error = errorOf(unit);
-    return {
+  // An export target is a unit like a peer (its name in `peer`), so status, rpo and metrics cover it.
+  const exports = (report.exports ?? []).map(
+    (unit): JournalRecord => ({
       runId: report.startedAt,
       command,
       startedAt: report.startedAt,
       finishedAt,
       host: unit.host,
       dataset: unit.dataset,
-      peer: unit.peer,
+      peer: unit.target,
+      exportTarget: true,
       status: unit.status === 'planned' ? 'ok' : unit.status,
-      bytes: unit.steps.reduce((sum, step) => sum + (step.bytes ?? 0), 0),
-      durationMs: unit.steps.reduce((sum, step) => sum + (step.durationMs ?? 0), 0),
-      ...(succeeded && snapshot ? { snapshot } : {}),
-      ...(error ? { error } : {}),
-      ...(unit.phases ? { phases: unit.phases.map(({ name, status }) => ({ name, status })) } : {}),
-    };
-  });
+      bytes: unit.streamBytes ?? 0,
+      durationMs: unit.durationMs ?? 0,
+      ...((unit.status === 'ok' || unit.status === 'up-to-date') && unit.snapshot ? { snapshot: unit.snapshot } : {}),
+      ...(unit.error ? { error: { code: unit.error.code, message: unit.error.message, ...(unit.error.hint ? { hint: unit.error.hint } : {}) } } : {}),
+    }),
+  );
+  return [
+    ...report.units.map((unit): JournalRecord => {
+      const succeeded = unit.status === 'ok' || unit.status === 'up-to-date';
+      // The top dataset's step names the snapshot the peer now holds (up-to-date steps name theirs too).
+      const snapshot = unit.steps.find((step) => step.to !== undefined)?.to ?? (unit.status === 'ok' ? hostSnapshots.get(unit.host) : undefined);
+      const error = errorOf(unit);
+      return {
+        runId: report.startedAt,
+        command,
+        startedAt: report.startedAt,
+        finishedAt,
+        host: unit.host,
+        dataset: unit.dataset,
+        peer: unit.peer,
+        status: unit.status === 'planned' ? 'ok' : unit.status,
+        bytes: unit.steps.reduce((sum, step) => sum + (step.bytes ?? 0), 0),
+        durationMs: unit.steps.reduce((sum, step) => sum + (step.durationMs ?? 0), 0),
+        ...(succeeded && snapshot ? { snapshot } : {}),
+        ...(error ? { error } : {}),
+        ...(unit.phases ? { phases: unit.phases.map(({ name, status }) => ({ name, status })) } : {}),
+      };
+    }),
+    ...exports,
+  ];
 }
 
 /** Typed with the closed union, so a record can only carry a code docs/errors.md explains. */

@@ -32,6 +32,7 @@ export function computeStatus(config: FleetConfig, journal: readonly JournalReco
   const rows: UnitStatusRow[] = [];
   for (const [host, hostConfig] of Object.entries(config.hosts)) {
     hostConfig.backups.forEach((entry, index) => {
+      // Export targets are rows like peers: their newest export's age against the entry's rpo.
       for (const peer of entry.to) {
         const unit = units.get(unitKey({ host, dataset: entry.dataset, peer }));
         const success = unit?.lastSuccess;

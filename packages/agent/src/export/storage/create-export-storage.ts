@@ -1,0 +1,17 @@
+import { FleetError, type TargetConfig } from '@zfs-fleet/protocol';
+import { createDirectoryStorage } from './directory-storage.ts';
+import type { ExportStorage, ExportStorageContext } from './export-storage.ts';
+
+/** The one place a target's type picks its backend. */
+export function createExportStorage(target: TargetConfig, context: ExportStorageContext): ExportStorage {
+  switch (target.type) {
+    case 'directory':
+      return createDirectoryStorage(target, context);
+    case 'rclone':
+    case 's3':
+      throw new FleetError('TARGET_UNSUPPORTED', `export targets of type "${target.type}" are not built into this agent yet`, {
+        hint: 'use a directory target, or update zfs-fleet on this host',
+        details: { type: target.type },
+      });
+  }
+}
