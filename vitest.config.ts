@@ -10,8 +10,18 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'test/lab/src/**/*.test.ts'],
-          exclude: ['**/*.browser.test.ts', '**/node_modules/**'],
+          exclude: ['**/*.browser.test.ts', '**/*.integration.test.ts', '**/node_modules/**'],
           environment: 'node',
+        },
+      },
+      {
+        // Export storage backends against real servers on loopback: radosgw (test/lab/s3), rclone serve sftp.
+        test: {
+          name: 'integration',
+          include: ['packages/*/src/**/*.integration.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
         },
       },
       {

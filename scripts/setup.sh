@@ -11,7 +11,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # chromium renders `fleet status --html` in the browser tests; lintian checks the .debs; zsh
 # checks the zsh completion's syntax; binutils strips the agent's single executable.
-apt_packages=(zfs-fuse openssh-server openssh-client iproute2 util-linux procps mbuffer pv zstd lz4 age ca-certificates chromium lintian zsh binutils)
+apt_packages=(zfs-fuse openssh-server openssh-client iproute2 util-linux procps mbuffer pv zstd lz4 age rclone ceph-mon ceph-osd radosgw ceph-common ca-certificates chromium lintian zsh binutils)
 bash scripts/apt-install.sh "${apt_packages[@]}"
 
 # The controller needs Node.js >= 20.19 (vitest, execa); Debian 12 ships 18, so fetch one from npm if needed.

@@ -154,3 +154,4 @@ function isRunning(dir: string): boolean {
   );
 }
 export * from './openzfs.ts';
+export * from './s3-server.ts';
