@@ -20,6 +20,7 @@ export default defineConfig({
           name: 'integration',
           include: ['packages/*/src/**/*.integration.test.ts'],
           environment: 'node',
+          globalSetup: ['test/lab/src/s3-global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

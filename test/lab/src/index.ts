@@ -155,3 +155,4 @@ function isRunning(dir: string): boolean {
 }
 export * from './openzfs.ts';
 export * from './s3-server.ts';
+export type { ProvidedS3Server } from './s3-global-setup.ts';

@@ -1,6 +1,7 @@
 import { FleetError, type TargetConfig } from '@zfs-fleet/protocol';
 import { createDirectoryStorage } from './directory-storage.ts';
 import type { ExportStorage, ExportStorageContext } from './export-storage.ts';
+import { createRcloneStorage } from './rclone-storage.ts';
 import { createS3Storage } from './s3-storage.ts';
 
 /** The one place a target's type picks its backend. */
@@ -11,9 +12,14 @@ export function createExportStorage(target: TargetConfig, context: ExportStorage
     case 's3':
       return createS3Storage(target, context);
     case 'rclone':
-      throw new FleetError('TARGET_UNSUPPORTED', `export targets of type "${target.type}" are not built into this agent yet`, {
+      return createRcloneStorage(target, context);
+    default: {
+      // A controller newer than this agent may know types the agent does not.
+      const type = (target as { type: string }).type;
+      throw new FleetError('TARGET_UNSUPPORTED', `export targets of type "${type}" are not built into this agent yet`, {
         hint: 'use a directory target, or update zfs-fleet on this host',
-        details: { type: target.type },
+        details: { type },
       });
+    }
   }
 }

@@ -2,16 +2,16 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, CreateMultipartUploadCommand, HeadObjectCommand, ListPartsCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
-import { type S3Server, startS3Server } from '@zfs-fleet/lab';
-import { TargetConfigSchema, type S3Target } from '@zfs-fleet/protocol';
+import type {} from '@zfs-fleet/lab';
+import { type S3Target, TargetConfigSchema } from '@zfs-fleet/protocol';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { exportStorageContract, randomFile } from './export-storage-contract.fixture.ts';
 import type { ExportStorage } from './export-storage.ts';
 import { createS3Storage } from './s3-storage.ts';
 
-// The real S3 server: a one-node Ceph radosgw on loopback (test/lab/s3/s3-server.sh).
-let server: S3Server;
+// The real S3 server: a one-node Ceph radosgw on loopback (test/lab/s3/s3-server.sh), one per run.
+const server = inject('s3Server');
 let admin: S3Client;
 let storage: ExportStorage;
 const BUCKET = 'fleet-exports';
@@ -22,7 +22,6 @@ const target = (overrides: Record<string, unknown> = {}) => TargetConfigSchema.p
 const context = { logger, spoolDirectory: os.tmpdir() };
 
 beforeAll(async () => {
-  server = await startS3Server();
   admin = new S3Client({
     endpoint: server.endpoint,
     region: 'us-east-1',
@@ -31,11 +30,10 @@ beforeAll(async () => {
   });
   await admin.send(new CreateBucketCommand({ Bucket: BUCKET }));
   storage = createS3Storage(target(), context, { partSizeBytes: 5 * 1024 * 1024 });
-}, 180_000);
+});
 
 afterAll(async () => {
   admin?.destroy();
-  await server?.stop();
 });
 
 describe('the S3 backend on radosgw', () => {
