@@ -23,6 +23,8 @@ npm run lint
 npx turbo run typecheck --output-logs=errors-only
 npx vitest run --project unit
 npx vitest run --project browser
+# Export storage backends against real servers on loopback (radosgw, rclone serve sftp): about a minute.
+npx vitest run --project integration
 # The release packages (npm tarball, .debs): test/e2e/install.test.ts installs them on the lab.
 bash scripts/package.sh
 npx vitest run --project e2e
