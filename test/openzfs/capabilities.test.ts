@@ -107,7 +107,9 @@ describe('scenario 8: the parsers against what this real host prints (fixtures r
       ['recv-exists-2.3.stderr', ['sh', '-c', `zfs send ${root}@one | zfs recv ${root}/child`], 'DESTINATION_NOT_EMPTY'],
       ['send-nobase-2.3.stderr', ['zfs', 'send', '-i', `${root}@nope`, `${root}@two`], 'BASE_MISSING'],
       ['destroy-missing-2.3.stderr', ['zfs', 'destroy', `${root}@nope`], 'DATASET_NOT_FOUND'],
+      ['destroy-held-2.3.stderr', ['zfs', 'destroy', `${root}@one`], 'DATASET_BUSY'],
     ];
+    await vm().zfs(['hold', 'fixture-test', `${root}@one`]);
     for (const [name, argv, code] of cases) {
       const result = await vm().exec(argv, { reject: false });
       expect(result.exitCode, `${argv.join(' ')}`).not.toBe(0);

@@ -7,6 +7,8 @@ const RATE = 3_000_000;
 const name = uniqueName('big');
 const dataset = `tank/${name}`;
 const copy = `backup/fleet/src/${dataset}`;
+/** The source agent's ssh to the peer: its remote command is the quoted words of `zfs recv` (a plain word needs no quotes). */
+const SOURCE_SSH = '^ssh .* -- zfs recv ';
 let config: string;
 
 beforeAll(async () => {
@@ -18,23 +20,34 @@ beforeAll(async () => {
 });
 
 /**
- * Runs `fleet backup src` on a pseudo-terminal (so the progress bar draws) and, once the stream
- * has run for `afterSeconds`, kills one process of it in the guest: the source's ssh, or the
- * peer's zfs recv.
+ * Runs `fleet backup src` on a pseudo-terminal (so the progress bar draws) and, once its progress
+ * line shows `afterBytes` moved, kills one process of the stream in the guest: the source's ssh,
+ * or the peer's zfs recv. Waiting on bytes, not seconds: under TCG the ssh login alone can take
+ * seconds, and a stream cut before its first byte leaves no resume token.
  */
-async function backupCutMidStream(kill: { pattern: string; signal: string }, afterSeconds = 3): Promise<{ exitCode: number; output: string }> {
+async function backupCutMidStream(kill: { pattern: string; signal: string }, afterBytes = 4_000_000): Promise<{ exitCode: number; output: string }> {
   const running = execa('script', ['-qefc', `node ${FLEET_BIN} --config ${config} backup src`, '/dev/null'], { reject: false, stdin: 'ignore', env: { FLEET_CONFIG: '', COLUMNS: '200' } });
-  const guest = vm();
-  for (let waited = 0; ; waited += 1) {
-    const found = await guest.exec(['pgrep', '-f', kill.pattern], { reject: false });
-    if (found.exitCode === 0) break;
-    if (waited > 120) throw new Error(`no process matching ${kill.pattern} appeared`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+  let output = '';
+  running.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const started = Date.now();
+  while (movedBytes(output) < afterBytes) {
+    if (running.exitCode !== null || Date.now() - started > 240_000) throw new Error(`the stream never reached ${afterBytes} bytes:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  await new Promise((resolve) => setTimeout(resolve, afterSeconds * 1000));
-  await guest.exec(['pkill', `-${kill.signal}`, '-f', kill.pattern]);
+  const killed = await vm().exec(['pkill', '-e', `-${kill.signal}`, '-f', kill.pattern], { reject: false });
+  expect(killed.exitCode, `no process matched ${kill.pattern}: ${killed.stderr}`).toBe(0);
   const result = await running;
-  return { exitCode: result.exitCode ?? -1, output: String(result.stdout) };
+  return { exitCode: result.exitCode ?? -1, output };
+}
+
+/** The most bytes a progress line has shown so far (`12.0 MB  3.0 MB/s`). */
+function movedBytes(output: string): number {
+  const units: Record<string, number> = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 };
+  let most = 0;
+  for (const match of output.matchAll(/(\d+(?:\.\d+)?) (B|kB|MB|GB) {2}\d+(?:\.\d+)? (?:B|kB|MB|GB)\/s/g)) most = Math.max(most, Number(match[1]) * units[match[2]!]!);
+  return most;
 }
 
 async function expectSameCopy(): Promise<void> {
@@ -52,9 +65,10 @@ describe('scenario 4: an interrupted transfer resumes where it broke', () => {
   let firstSnapshot: string;
 
   it("cutting the source's ssh mid-stream leaves a resume token, and the error names the side and the signal", async () => {
-    const cut = await backupCutMidStream({ pattern: '^ssh .*zfs recv', signal: 'TERM' });
+    // KILL, not TERM: ssh catches TERM and exits 255, which is what a dropped link looks like too.
+    const cut = await backupCutMidStream({ pattern: SOURCE_SSH, signal: 'KILL' });
     expect(cut.exitCode, cut.output).toBe(1);
-    expect(cut.output).toContain('killed by SIGTERM on the source');
+    expect(cut.output).toContain('killed by SIGKILL on the source');
     expect(cut.output).toContain('the next run resumes it');
     // The progress bar drew with an ETA while the stream ran (send -nP estimate).
     expect(cut.output).toMatch(/\[#*-*\]\s+\d+%.*ETA \d+:\d\d/);
@@ -102,7 +116,7 @@ describe('scenario 4: an interrupted transfer resumes where it broke', () => {
 
   it('#17: a token whose snapshot was destroyed on the source is aborted (zfs recv -A), said, and the normal incremental runs', async () => {
     await writeRandom(`/${dataset}/stale.bin`, 12);
-    const cut = await backupCutMidStream({ pattern: '^ssh .*zfs recv', signal: 'TERM' });
+    const cut = await backupCutMidStream({ pattern: SOURCE_SSH, signal: 'KILL' });
     expect(cut.exitCode, cut.output).toBe(1);
     const token = await getProp(copy, 'receive_resume_token');
     expect(token).toMatch(/^[0-9a-f]+-/);
