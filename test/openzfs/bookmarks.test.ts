@@ -48,9 +48,11 @@ describe('scenario 6: bookmarks are not needed, because the incremental base is 
   });
 
   it('where it stops: once a user releases the hold and destroys the base, the plan blocks with NO_COMMON_SNAPSHOT and the copy is untouched', async () => {
-    const [base] = await snapshotsOf(dataset);
+    // The source keeps only the base (held) and the one before it; the user lets both go.
+    const [older, base] = await snapshotsOf(dataset);
+    expect(await holds(dataset)).toEqual([`${dataset}@${base}\tzfs-fleet:bak`]);
     await vm().exec(['zfs', 'release', 'zfs-fleet:bak', `${dataset}@${base}`]);
-    await vm().zfs(['destroy', `${dataset}@${base}`]);
+    await vm().zfs(['destroy', `${dataset}@${older},${base}`]);
     const before = await snapshotGuids(copy);
     const run = await runFleet(config, ['backup', 'src', '--json']);
     expect(run.exitCode).toBe(1);

@@ -13,12 +13,13 @@ beforeAll(async () => {
   expect(install.exitCode, install.stdout + install.stderr).toBe(0);
 });
 
-/** Takes `count` old fleet snapshots (one `zfs snapshot` call), a new one and a foreign one; prunes to `daily: 1`; returns src's zfs calls by verb. */
+/** Takes `count` old fleet snapshots, a new one and a foreign one; prunes to `daily: 1`; returns src's zfs calls by verb. */
 async function pruneCounted(count: number): Promise<{ verbs: string[]; dataset: string; reported: number }> {
   const dataset = `tank/${uniqueName('prune')}`;
   await vm().zfs(['create', dataset]);
   const old = Array.from({ length: count }, (_, i) => `fleet-20290101T${String(Math.floor(i / 60)).padStart(2, '0')}${String(i % 60).padStart(2, '0')}00.000Z`);
-  await vm().zfs(['snapshot', ...old.map((name) => `${dataset}@${name}`)]);
+  // OpenZFS takes one snapshot of a dataset per call (and per txg, so a channel program does not help): about 0.5 s each under TCG.
+  await vm().sh(`for name in ${old.join(' ')}; do zfs snapshot "${dataset}@$name" || exit 1; done`, { timeoutMs: 600_000 });
   await vm().zfs(['snapshot', `${dataset}@manual-keep-me`]);
   await vm().zfs(['snapshot', `${dataset}@${KEPT}`]);
   const config = await writeConfig({ src: [{ dataset, to: ['bak'], keep: { daily: 1 } }] }, { agentCommands: { src: `env PATH=${COUNTER_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /opt/zfs-fleet/bin/fleet-agent` } });
