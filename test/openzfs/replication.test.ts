@@ -114,6 +114,7 @@ describe('scenario 7: restore on OpenZFS', () => {
     await vm().exec(['zfs', 'rollback', '-r', snaps[1]!]);
     // Reading the files updates their atime (relatime is on by default): the dataset is modified since its snapshot.
     expect(await fileHashes(`/${root}/a`)).not.toEqual(before);
+    await vm().exec(['zpool', 'sync', 'tank']);
     expect(Number(await getProp(`${root}/a`, 'written'))).toBeGreaterThan(0);
     const refused = await runFleet(config, ['restore', 'src', `${root}/a`, '--json']);
     expect(refused.exitCode).toBe(1);
