@@ -133,7 +133,8 @@ describe('scenario 4: an interrupted transfer resumes where it broke', () => {
 
   it('#17: a token whose snapshot was destroyed on the source is aborted (zfs recv -A), said, and the normal incremental runs', async () => {
     await writeRandom(`/${dataset}/stale.bin`, 12);
-    const cut = await backupCutMidStream({ pattern: SOURCE_SSH, signal: 'KILL' });
+    // Early in the 12 MiB stream: pv catches up after a stall in bursts of 8 MB/s (seen), so 8 MB would be too late.
+    const cut = await backupCutMidStream({ pattern: SOURCE_SSH, signal: 'KILL' }, 3_000_000);
     expect(cut.exitCode, cut.output).toBe(1);
     const token = await getProp(copy, 'receive_resume_token');
     expect(token, cut.output).toMatch(/^[0-9a-f]+-/);
