@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { capabilitiesFromVersion, classifyZfsError, parseResumeToken, parseSendEstimate, parseTree, TREE_PROPERTIES } from '@zfs-fleet/zfs';
+import { capabilitiesFromVersion, classifyZfsError, listTreeArgs, parseResumeToken, parseSendEstimate, parseTree } from '@zfs-fleet/zfs';
 import { runFleet, uniqueName, vm, writeConfig, writeRandom } from './support.ts';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../packages/zfs/src/fixtures/openzfs-2');
@@ -76,10 +76,14 @@ describe('scenario 8: the parsers against what this real host prints (fixtures r
   });
 
   it('the tree listing: one zfs get for datasets and snapshots, exact guids', async () => {
-    const props = [...TREE_PROPERTIES, 'receive_resume_token', 'encryption'].join(',');
-    const actual = (await vm().exec(['zfs', 'get', '-H', '-p', '-r', '-o', 'name,property,value', props, root])).stdout + '\n';
+    // The agent's own argv (with the prune's hold counts), so the fixture is what the engine reads.
+    const capabilities = capabilitiesFromVersion((await vm().exec(['zfs', 'version'])).stdout)!;
+    await vm().zfs(['hold', 'fixture-tree', `${root}/child@two`]);
+    const actual = `${(await vm().exec(['zfs', ...listTreeArgs([root], capabilities, { holds: true })])).stdout}\n`;
     fixture('get-tree-2.3.stdout', actual);
     const tree = parseTree(actual);
+    expect(tree.datasets[1]!.snapshots.map((snapshot) => snapshot.holds)).toEqual([0, 1]);
+    expect(tree.datasets[0]!.canmount).toEqual({ value: 'on' });
     expect(tree.datasets.map((d) => d.name)).toEqual([root, `${root}/child`]);
     const guids = (await vm().zfs(['list', '-Hp', '-t', 'snapshot', '-o', 'name,guid', '-r', root]))
       .trim()
@@ -107,7 +111,9 @@ describe('scenario 8: the parsers against what this real host prints (fixtures r
       ['recv-exists-2.3.stderr', ['sh', '-c', `zfs send ${root}@one | zfs recv ${root}/child`], 'DESTINATION_NOT_EMPTY'],
       ['send-nobase-2.3.stderr', ['zfs', 'send', '-i', `${root}@nope`, `${root}@two`], 'BASE_MISSING'],
       ['destroy-missing-2.3.stderr', ['zfs', 'destroy', `${root}@nope`], 'DATASET_NOT_FOUND'],
+      ['destroy-held-2.3.stderr', ['zfs', 'destroy', `${root}@one`], 'DATASET_BUSY'],
     ];
+    await vm().zfs(['hold', 'fixture-test', `${root}@one`]);
     for (const [name, argv, code] of cases) {
       const result = await vm().exec(argv, { reject: false });
       expect(result.exitCode, `${argv.join(' ')}`).not.toBe(0);

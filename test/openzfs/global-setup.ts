@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let started = performance.now();
   const image = await ensureOpenZfsImage();
   timings['imageSeconds'] = (performance.now() - started) / 1000;
+  // OPENZFS_REUSE=1 (with OPENZFS_KEEP=1 on the run before): the guest and the zfs-fuse host that run left up, as they are.
+  if (process.env['OPENZFS_REUSE'] && (await isReusable(vmDir, fuseDir))) {
+    project.provide('openzfs', { vmDir, fuseDir, image, timings: { ...timings, bootSeconds: 0 } });
+    return async () => undefined;
+  }
 
   const fuse = await labUp({ hosts: [`${FUSE_HOST.name}:${FUSE_HOST.address}:${FUSE_HOST.pool}`], dir: fuseDir });
   started = performance.now();
@@ -49,6 +55,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await vmDown(vmDir);
     await labDown(fuseDir);
   };
+}
+
+async function isReusable(vmDir: string, fuseDir: string): Promise<boolean> {
+  if (!existsSync(path.join(vmDir, 'vm.json')) || !existsSync(path.join(fuseDir, 'lab.json'))) return false;
+  const answer = await openVm(vmDir).exec(['zpool', 'list', '-H', '-o', 'name'], { reject: false, timeoutMs: 20_000 });
+  return answer.exitCode === 0 && answer.stdout.includes('backup');
 }
 
 declare module 'vitest' {

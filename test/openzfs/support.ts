@@ -10,6 +10,8 @@ import { openLab, openVm, type Lab, type OpenZfsVm } from '@zfs-fleet/lab';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const FLEET_BIN = path.join(REPO, 'packages/controller/dist/fleet.mjs');
 export const FUSE_HOST = { name: 'oz-fuse13', address: '10.77.13.11', pool: 'tank' };
+/** Node.js starting the agent under TCG on 2 busy cores took over the default 30 s (seen: src and bak starting at once). */
+const HANDSHAKE_TIMEOUT = '180s';
 
 export function vm(): OpenZfsVm {
   return openVm(inject('openzfs').vmDir);
@@ -44,6 +46,7 @@ export interface Entry {
   dataset: string;
   recursive?: boolean;
   to: string[];
+  keep?: Record<string, number>;
 }
 
 /**
@@ -51,7 +54,7 @@ export interface Entry {
  * 127.0.0.1:PORT, and `bakvm` (the same guest, receiving under backup/fromfuse) at the lab
  * bridge's address, where the zfs-fuse host reaches it; the zfs-fuse host is `oz-fuse13`.
  */
-export async function writeConfig(backups: Record<string, Entry[]>, options: { receiveRoot?: string; wire?: Record<string, unknown> } = {}): Promise<string> {
+export async function writeConfig(backups: Record<string, Entry[]>, options: { receiveRoot?: string; wire?: Record<string, unknown>; agentCommands?: Record<string, string> } = {}): Promise<string> {
   const guest = vm();
   const lab = fuseLab();
   const base = lab.config();
@@ -65,8 +68,9 @@ export async function writeConfig(backups: Record<string, Entry[]>, options: { r
     [FUSE_HOST.name]: { address: FUSE_HOST.address, agent: base.agent, backups: backups[FUSE_HOST.name] ?? [], receive: { root: 'tank/fromvm' } },
   };
   if (guest.bridgeAddress) hosts['bakvm'] = { address: `${guest.bridgeAddress}:${guest.port}`, receive: { root: 'backup/fromfuse' } };
+  for (const [host, command] of Object.entries(options.agentCommands ?? {})) hosts[host] = { ...(hosts[host] as object), agent: { command } };
   const file = path.join(dir, 'fleet.yaml');
-  await writeFile(file, stringify({ ssh: { user: 'root', identityFile: base.ssh.identityFile, knownHosts }, stateDir: path.join(dir, 'state'), ...(options.wire ? { wire: options.wire } : {}), hosts }));
+  await writeFile(file, stringify({ ssh: { user: 'root', identityFile: base.ssh.identityFile, knownHosts, handshakeTimeout: HANDSHAKE_TIMEOUT }, stateDir: path.join(dir, 'state'), ...(options.wire ? { wire: options.wire } : {}), hosts }));
   return file;
 }
 

@@ -24,6 +24,8 @@ const RULES: readonly Rule[] = [
   { pattern: /could not find any snapshots to destroy/i, code: 'DATASET_NOT_FOUND' },
   { pattern: /does not match incremental source|incremental source .* does not exist|could not find any snapshots/i, code: 'BASE_MISSING', hint: BASE_MISSING_HINT },
   { pattern: /permission denied|insufficient privileges|operation not permitted/i, code: 'PERMISSION_DENIED' },
+  // OpenZFS 2.x names a hold ("cannot destroy snapshot X: it's being held. Run 'zfs holds -r X'"); zfs-fuse says "dataset is busy".
+  { pattern: /it's being held|has holds/i, code: 'DATASET_BUSY', hint: "A hold keeps it: `zfs holds -r SNAPSHOT` names the holders (zfs-fleet's are `zfs-fleet:<peer>`, see the README on holds)." },
   { pattern: /dataset is busy|pool is busy|device busy/i, code: 'DATASET_BUSY', hint: 'Try again when the dataset is not in use.' },
   { pattern: /dataset already exists/i, code: 'DESTINATION_NOT_EMPTY' },
   { pattern: /dataset does not exist|specified fs .* does not exist|parent does not exist|no such pool/i, code: 'DATASET_NOT_FOUND' },

@@ -113,6 +113,11 @@ describe('classifyZfsError on recorded stderr', () => {
     expect(classifyZfsError(fixture('openzfs-2/recv-exists-2.3.stderr')).code).toBe('DESTINATION_NOT_EMPTY');
     expect(classifyZfsError(fixture('openzfs-2/destroy-missing-2.3.stderr')).code).toBe('DATASET_NOT_FOUND');
   });
+  it('OpenZFS 2.3: destroying a held snapshot ("it\'s being held") is DATASET_BUSY, as zfs-fuse\'s "dataset is busy", with a hint that names the hold', () => {
+    const held = classifyZfsError(fixture('openzfs-2/destroy-held-2.3.stderr'), ['destroy', 'tank/fx@one']);
+    expect(held.code).toBe('DATASET_BUSY');
+    expect(held.hint).toContain('zfs holds -r');
+  });
   it.each([
     ['cannot receive incremental stream: destination tank/b has been modified\nsince most recent snapshot', 'DESTINATION_MODIFIED'],
     ['cannot receive new filesystem stream: out of space', 'POOL_FULL'],

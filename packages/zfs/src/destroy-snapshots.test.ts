@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { destroySnapshots, destroySnapshotsArgs } from './destroy-snapshots.ts';
 import type { ZfsExec } from './exec.ts';
@@ -46,5 +47,17 @@ describe('destroySnapshots', () => {
       calls: () => ({ total: argv.length, byVerb: {} }),
     };
     expect(await destroySnapshots(zfs, 'tank/a', ['s1', 's2', 's3'], { manyPerCall: false })).toEqual({ destroyed: ['s1', 's3'], busy: ['s2'] });
+  });
+  it('reports a batch OpenZFS refuses for a hold ("it\'s being held", recorded) as busy, not as a failure', async () => {
+    const held = readFileSync(new URL('./fixtures/openzfs-2/destroy-held-2.3.stderr', import.meta.url), 'utf8');
+    const zfs: ZfsExec = {
+      run: async () => ({ exitCode: 1, stdout: '', stderr: held }),
+      spawn: () => {
+        throw new Error('unused');
+      },
+      calls: () => ({ total: 1, byVerb: {} }),
+    };
+    // zfs destroys none of a comma list when one of them is held.
+    expect(await destroySnapshots(zfs, 'tank/a', ['s1', 's2'], { manyPerCall: true })).toEqual({ destroyed: [], busy: ['s1', 's2'] });
   });
 });

@@ -29,6 +29,21 @@ describe('parseTree', () => {
     expect([data!.encrypted, vm!.encrypted]).toEqual([true, false]);
   });
 
+  it("reads OpenZFS 2.3's five-column listing as the agent asks for it (recorded on the suite's host): exact guids, hold counts, canmount, no mark", () => {
+    const text = fixture('openzfs-2/get-tree-2.3.stdout');
+    const tree = parseTree(text);
+    const [root, child] = tree.datasets;
+    expect(tree.datasets).toHaveLength(2);
+    expect(child!.name).toBe(`${root!.name}/child`);
+    for (const dataset of tree.datasets) {
+      expect(dataset.snapshots.map((s) => s.name)).toEqual(['one', 'two']);
+      for (const snapshot of dataset.snapshots) expect(text).toContain(`${dataset.name}@${snapshot.name}\tguid\t${snapshot.guid}\t`);
+      expect(dataset).toMatchObject({ encrypted: false, createdByFleet: false, canmount: { value: 'on' } });
+      expect(dataset.resumeToken).toBeUndefined();
+    }
+    expect(child!.snapshots.map((s) => s.holds)).toEqual([0, 1]);
+  });
+
   it('refuses rounded numbers, as `zfs get` prints them without -p', () => {
     expect(() => parseTree('tank\ttype\tfilesystem\ntank\tguid\t2.49E\ntank\treferenced\t128K\n')).toThrow(/guid of "tank" is "2.49E"/);
   });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { shellQuote } from '@zfs-fleet/protocol';
 import { LabCommandError, type ExecResult } from './index.ts';
 
@@ -31,6 +31,8 @@ export interface OpenZfsVm extends VmDescription {
   sh(script: string, options?: { reject?: boolean; timeoutMs?: number }): Promise<ExecResult>;
   /** `zfs ARGV` in the guest; its stdout. */
   zfs(argv: string[]): Promise<string>;
+  /** Starts a shell script in the guest and returns at once: its stdin stays open (a logged-in session ready to act). */
+  spawn(script: string): ResultPromise<{ stdin: 'pipe'; reject: false }>;
 }
 
 /** Builds the image when it is missing (about 18 min on 2 busy cores) and prints its directory. */
@@ -71,6 +73,7 @@ export function openVm(dir: string): OpenZfsVm {
     dir,
     exec: (argv, options = {}) => run(argv.map(shellQuote).join(' '), argv, options),
     sh: (script, options = {}) => run(script, ['sh', '-c', script], options),
+    spawn: (script) => execa('ssh', [...sshArgs, script], { stdin: 'pipe', reject: false }),
     async zfs(argv) {
       return (await run(['zfs', ...argv].map(shellQuote).join(' '), ['zfs', ...argv], {})).stdout;
     },

@@ -34,7 +34,7 @@ export async function pruneSnapshots(zfs: ZfsExec, capabilities: ZfsCapabilities
     }
     try {
       const outcome = await destroySnapshots(zfs, entry.dataset, names, { manyPerCall: capabilities.destroyMany });
-      for (const name of outcome.busy) skipped.push({ name, reason: 'busy: zfs says something uses it (a send, a clone)' });
+      for (const name of outcome.busy) skipped.push({ name, reason: 'busy: zfs says something uses it (a send, a clone, a hold)' });
       datasets.push({ dataset: entry.dataset, destroyed: outcome.destroyed, skipped, ...(outcome.error ? { error: { code: outcome.error.code, message: outcome.error.message } } : {}) });
       logger.info({ dataset: entry.dataset, destroyed: outcome.destroyed.length, skipped: skipped.length }, 'snapshots pruned');
     } catch (error) {
