@@ -57,7 +57,7 @@ test.each([
   ['an unknown key', { dataset: 'tank/x', to: ['backup1'], recursiv: true }, 'hosts.src1.backups.0: unknown key "recursiv"'],
   ['a dataset with ".."', { dataset: 'tank/../x', to: ['backup1'] }, 'hosts.src1.backups.0.dataset: dataset name "tank/../x"'],
   ['a dataset with ";"', { dataset: 'tank;rm', to: ['backup1'] }, 'hosts.src1.backups.0.dataset: dataset name "tank;rm"'],
-  ['a peer that is no host', { dataset: 'tank/x', to: ['nowhere'] }, 'hosts.src1.backups.0.to.0: "nowhere" is not a host'],
+  ['a peer that is no host', { dataset: 'tank/x', to: ['nowhere'] }, 'hosts.src1.backups.0.to.0: "nowhere" is neither a host nor a target in this config'],
 ])('a config with %s is refused with its key path and nothing runs', async (_name, entry, expected) => {
   const before = await lab().zfs('src1', ['list', '-H', '-t', 'snapshot', '-o', 'name']);
   const config = await writeFleetConfig({ src1: [entry as never] });
