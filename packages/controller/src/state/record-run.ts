@@ -83,7 +83,7 @@ export function pruneRecordsOf(units: readonly PruneUnitReport[], run: RunOf): P
       status: unit.status === 'ok' ? ('ok' as const) : ('failed' as const),
       destroyed: unit.datasets.flatMap((dataset) => dataset.snapshots.filter((snapshot) => snapshot.outcome === 'destroyed').map((snapshot) => `${dataset.dataset}@${snapshot.name}`)),
       kept: unit.kept,
-      ...(unit.error ? { error: { code: unit.error.code, message: unit.error.message, ...(unit.error.hint ? { hint: unit.error.hint } : {}) } } : {}),
+      ...(unit.error ? { error: journalErrorOf(unit.error) } : {}),
     }));
 }
 
@@ -106,7 +106,7 @@ export function journalRecordsOf(report: RunReport, command: 'backup' | 'run'): 
       bytes: unit.streamBytes ?? 0,
       durationMs: unit.durationMs ?? 0,
       ...((unit.status === 'ok' || unit.status === 'up-to-date') && unit.snapshot ? { snapshot: unit.snapshot } : {}),
-      ...(unit.error ? { error: { code: unit.error.code, message: unit.error.message, ...(unit.error.hint ? { hint: unit.error.hint } : {}) } } : {}),
+      ...(unit.error ? { error: journalErrorOf(unit.error) } : {}),
     }),
   );
   return [
@@ -136,8 +136,13 @@ export function journalRecordsOf(report: RunReport, command: 'backup' | 'run'): 
 }
 
 /** Typed with the closed union, so a record can only carry a code docs/errors.md explains. */
+/** An error as the journal keeps it: code, message and hint, nothing else. */
+function journalErrorOf(error: { code: FleetErrorCode; message: string; hint?: string }): { code: FleetErrorCode; message: string; hint?: string } {
+  return { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
+}
+
 function errorOf(unit: UnitReport): { code: FleetErrorCode; message: string; hint?: string } | undefined {
-  if (unit.error) return { code: unit.error.code, message: unit.error.message, ...(unit.error.hint ? { hint: unit.error.hint } : {}) };
+  if (unit.error) return journalErrorOf(unit.error);
   if (unit.status !== 'blocked') return undefined;
   const blocked = unit.steps.find((step) => step.action === 'blocked' && step.code !== undefined);
   // Plans give every blocked step its code; a blocked unit without one is a bug, and says so.
