@@ -269,8 +269,9 @@ describe('changes between plan and execute: the unit fails with a precise code, 
       await releaseHolds('src1', paused.dataset);
       await destroyTree('src1', paused.dataset, { mustSucceed: true });
     } else {
-      // zfs-fuse says "dataset is busy" for a while after a dataset was written: retry, up to 30 s.
-      await lab().exec('src1', ['sh', '-c', 'for i in $(seq 100); do zfs rename "$1" "$2" 2>/dev/null && exit 0; sleep 0.3; done; zfs rename "$1" "$2"', 'sh', paused.dataset, `${paused.dataset}-moved`]);
+      // zfs-fuse says "dataset is busy" for a while after a dataset was written (once for over
+      // 30 s in CI): retry for up to a minute, unmounting it between tries.
+      await lab().exec('src1', ['sh', '-c', 'for i in $(seq 100); do zfs rename "$1" "$2" 2>/dev/null && exit 0; zfs unmount "$1" 2>/dev/null; sleep 0.6; done; zfs rename "$1" "$2"', 'sh', paused.dataset, `${paused.dataset}-moved`]);
       onTestFinished(() => destroyTree('src1', `${paused.dataset}-moved`));
     }
     const result = await paused.resume();
